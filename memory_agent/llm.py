@@ -1,0 +1,50 @@
+"""The chat model for a run: ChatOpenAI (OpenAI or any compatible endpoint) or the offline demo."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from langchain_core.language_models import BaseChatModel
+
+from memory_agent.configuration import Configuration
+from memory_agent.demo_model import OfflineDemoModel
+
+
+def make_chat_model(settings: Configuration) -> BaseChatModel:
+    """The offline demo model for ``offline-demo``; otherwise ChatOpenAI at ``base_url``."""
+    return _cached_model(
+        settings.model,
+        float(settings.temperature),
+        settings.base_url,
+        settings.api_key,
+        float(settings.request_timeout),
+    )
+
+
+def describe_model(settings: Configuration) -> str:
+    """One line for people: which model answers, and where."""
+    if settings.is_offline:
+        return "Offline demo model (rule-based, no API key needed)"
+    where = settings.base_url or "OpenAI"
+    return f"{settings.model} via {where}"
+
+
+@lru_cache(maxsize=16)
+def _cached_model(
+    model: str, temperature: float, base_url: str | None, api_key: str | None, timeout: float
+) -> BaseChatModel:
+    """One client per distinct setting, so each turn reuses its HTTP connection pool."""
+    if model == OfflineDemoModel().model_name:
+        return OfflineDemoModel()
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=model,
+        temperature=temperature,
+        base_url=base_url,
+        # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) accept any key.
+        api_key=api_key or "not-needed",
+        timeout=timeout,
+        max_retries=1,
+        streaming=True,
+    )

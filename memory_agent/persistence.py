@@ -1,0 +1,142 @@
+"""Where conversations and memories live: one data directory with two SQLite files.
+
+``conversations.sqlite`` holds LangGraph checkpoints (``SqliteSaver``); ``memories.sqlite`` holds
+the store (``SqliteStore`` with a sqlite-vec index). Each has its own connection: the saver and the
+store lock and commit independently, and sharing one connection breaks their transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.store.base import BaseStore
+from langgraph.store.sqlite import SqliteStore
+
+from memory_agent import memories
+from memory_agent.configuration import Configuration
+from memory_agent.embeddings import make_embeddings
+
+CONVERSATIONS_FILE = "conversations.sqlite"
+MEMORIES_FILE = "memories.sqlite"
+INDEX_TEXT_FIELDS = ["content", "context"]
+META_NAMESPACE = ("memory_agent",)
+INDEX_META_KEY = "index"
+
+
+class EmbeddingMismatch(RuntimeError):
+    """The store's vectors were built by another embedding than the one configured."""
+
+
+@dataclass
+class Persistence:
+    """A checkpointer and a store, opened together and closed together."""
+
+    checkpointer: BaseCheckpointSaver
+    store: BaseStore
+    location: str
+    close: Callable[[], None]
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("MEMORY_AGENT_DATA_DIR") or "data")
+
+
+def open_sqlite(
+    data_dir: str | Path, settings: Configuration, *, check_embedding: bool = True
+) -> Persistence:
+    """Open (creating if needed) the data directory's checkpointer and store."""
+    directory = Path(data_dir)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RuntimeError(
+            f"Cannot create the data directory {directory}: {error.strerror}"
+        ) from None
+    # The saver commits its own implicit transactions; the store issues explicit BEGIN/COMMIT.
+    checkpoint_conn = _connect(sqlite3, directory / CONVERSATIONS_FILE, isolation_level="DEFERRED")
+    store_conn = _connect(_extension_sqlite(), directory / MEMORIES_FILE, isolation_level=None)
+    store_conn.execute("PRAGMA foreign_keys=ON")  # deleting a memory deletes its vectors
+    checkpointer = SqliteSaver(checkpoint_conn)
+    store = SqliteStore(store_conn, index=index_config(settings))
+    try:
+        checkpointer.setup()
+        store.setup()
+        if check_embedding:
+            check_index_embedding(store, settings)
+    except Exception:
+        checkpoint_conn.close()
+        store_conn.close()
+        raise
+
+    def close() -> None:
+        checkpoint_conn.close()
+        store_conn.close()
+
+    return Persistence(checkpointer, store, str(directory.resolve()), close)
+
+
+def index_config(settings: Configuration) -> dict[str, Any]:
+    """The store's vector index: which embedding, its size, and the fields it embeds."""
+    return {
+        "dims": settings.embedding_dims,
+        "embed": make_embeddings(settings),
+        # SqliteStore reads "text_fields"; with "fields" it would embed the whole JSON value.
+        "text_fields": INDEX_TEXT_FIELDS,
+    }
+
+
+def check_index_embedding(store: BaseStore, settings: Configuration) -> None:
+    """Record which embedding built the index; refuse to mix vectors from another one."""
+    wanted = {"embedding": settings.embedding, "dims": settings.embedding_dims}
+    item = store.get(META_NAMESPACE, INDEX_META_KEY)
+    if item is None:
+        store.put(META_NAMESPACE, INDEX_META_KEY, wanted, index=False)
+    elif item.value != wanted:
+        raise EmbeddingMismatch(
+            f"The memories were indexed with embedding {item.value['embedding']!r} "
+            f"({item.value['dims']} dims), but {settings.embedding!r} "
+            f"({settings.embedding_dims} dims) is configured. Run "
+            "`python -m memory_agent reindex` to re-embed every memory with it."
+        )
+
+
+def reindex(persistence: Persistence, settings: Configuration) -> int:
+    """Re-embed every memory with the configured embedding and record it; returns the count."""
+    count = memories.reindex(persistence.store)
+    persistence.store.put(
+        META_NAMESPACE,
+        INDEX_META_KEY,
+        {"embedding": settings.embedding, "dims": settings.embedding_dims},
+        index=False,
+    )
+    return count
+
+
+def _connect(module: Any, path: Path, isolation_level: str | None) -> Any:
+    """A connection shared by Streamlit's threads, in WAL mode so readers never block the writer."""
+    try:
+        conn = module.connect(
+            str(path), check_same_thread=False, isolation_level=isolation_level, timeout=30
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+    except module.Error as error:
+        raise RuntimeError(f"Cannot open {path}: {error}") from None
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _extension_sqlite() -> Any:
+    """A sqlite3 module that can load sqlite-vec; this Python's own may be built without it."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    import pysqlite3.dbapi2 as pysqlite3  # type: ignore[import-untyped]
+
+    return pysqlite3

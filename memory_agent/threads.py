@@ -1,0 +1,214 @@
+"""One user's conversations: the thread registry, state snapshots, checkpoint history and forks.
+
+Threads are registered in the store under ``("threads",)`` with their owner, so listing a user's
+conversations is one query, and every function here checks ownership before it reads a thread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import StateSnapshot
+
+from memory_agent.configuration import validate_user_id
+from memory_agent.memories import now_iso
+from memory_agent.runtime import Runtime
+
+THREADS_NAMESPACE = ("threads",)
+MAX_TITLE_LENGTH = 80
+_THREAD_ID_PATTERN = re.compile(r"^[\w\-.:@]{1,128}$")
+
+
+class ThreadNotFound(LookupError):
+    """No such conversation for this user (also when it belongs to someone else)."""
+
+
+@dataclass(frozen=True)
+class Thread:
+    thread_id: str
+    user_id: str
+    title: str
+    created_at: str
+    updated_at: str
+
+
+def new_thread_id() -> str:
+    return str(uuid.uuid4())
+
+
+def validate_thread_id(thread_id: Any) -> str:
+    if not isinstance(thread_id, str) or not _THREAD_ID_PATTERN.match(thread_id):
+        raise ValueError(f"thread id {thread_id!r} must be 1-128 letters, digits or _ - . : @")
+    return thread_id
+
+
+def thread_config(user_id: str, thread_id: str, **settings: Any) -> RunnableConfig:
+    """The run config for one user's thread; ``settings`` override Configuration fields."""
+    return {"configurable": {**settings, "user_id": user_id, "thread_id": thread_id}}
+
+
+def get_thread(runtime: Runtime, user_id: str, thread_id: str) -> Thread:
+    """The thread if this user owns it; otherwise ``ThreadNotFound`` (the same for both cases)."""
+    validate_user_id(user_id)
+    item = runtime.store.get(THREADS_NAMESPACE, validate_thread_id(thread_id))
+    if item is None or item.value.get("user_id") != user_id:
+        raise ThreadNotFound(f"No conversation {thread_id!r} for user {user_id!r}.")
+    return Thread(thread_id=item.key, **item.value)
+
+
+def open_thread(runtime: Runtime, user_id: str, thread_id: str | None = None) -> Thread:
+    """The user's thread, created (untitled) when it does not exist yet."""
+    thread_id = validate_thread_id(thread_id or new_thread_id())
+    item = runtime.store.get(THREADS_NAMESPACE, thread_id)
+    if item is not None:
+        return get_thread(runtime, user_id, thread_id)
+    now = now_iso()
+    thread = Thread(thread_id, validate_user_id(user_id), "", now, now)
+    _save(runtime, thread)
+    return thread
+
+
+def list_threads(runtime: Runtime, user_id: str, limit: int = 200) -> list[Thread]:
+    """The user's conversations, most recently active first."""
+    items = runtime.store.search(
+        THREADS_NAMESPACE, filter={"user_id": validate_user_id(user_id)}, limit=limit
+    )
+    threads = [Thread(thread_id=item.key, **item.value) for item in items]
+    return sorted(threads, key=lambda t: t.updated_at, reverse=True)
+
+
+def rename_thread(runtime: Runtime, user_id: str, thread_id: str, title: str) -> Thread:
+    title = " ".join(str(title).split())
+    if not title:
+        raise ValueError("A conversation title must not be empty.")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise ValueError(
+            f"A title is at most {MAX_TITLE_LENGTH} characters; this one has {len(title)}."
+        )
+    thread = get_thread(runtime, user_id, thread_id)
+    renamed = Thread(thread.thread_id, user_id, title, thread.created_at, now_iso())
+    _save(runtime, renamed)
+    return renamed
+
+
+def record_activity(runtime: Runtime, thread: Thread, message: str) -> Thread:
+    """Mark the thread active now; an untitled thread takes its title from its first message."""
+    title = thread.title or title_from(message)
+    updated = Thread(thread.thread_id, thread.user_id, title, thread.created_at, now_iso())
+    _save(runtime, updated)
+    return updated
+
+
+def delete_thread(runtime: Runtime, user_id: str, thread_id: str) -> None:
+    """Delete the conversation and all its checkpoints (memories made in it stay)."""
+    get_thread(runtime, user_id, thread_id)
+    runtime.checkpointer.delete_thread(thread_id)
+    runtime.store.delete(THREADS_NAMESPACE, thread_id)
+
+
+def title_from(message: str) -> str:
+    text = " ".join(message.split())
+    if len(text) <= 48:
+        return text or "New chat"
+    return text[:47].rsplit(" ", 1)[0] + "…"
+
+
+def get_state(runtime: Runtime, user_id: str, thread_id: str) -> StateSnapshot:
+    """The live ``graph.get_state`` snapshot of the user's thread."""
+    get_thread(runtime, user_id, thread_id)
+    return runtime.graph.get_state(thread_config(user_id, thread_id))
+
+
+def messages(runtime: Runtime, user_id: str, thread_id: str) -> list[BaseMessage]:
+    return list(get_state(runtime, user_id, thread_id).values.get("messages", []))
+
+
+def get_history(
+    runtime: Runtime, user_id: str, thread_id: str, limit: int = 20, before: str | None = None
+) -> list[StateSnapshot]:
+    """The thread's checkpoints, newest first; ``before`` (a checkpoint id) pages back."""
+    get_thread(runtime, user_id, thread_id)
+    config = thread_config(user_id, thread_id)
+    before_config = thread_config(user_id, thread_id, checkpoint_id=before) if before else None
+    return list(runtime.graph.get_state_history(config, limit=limit, before=before_config))
+
+
+def fork(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> RunnableConfig:
+    """Branch the thread at a checkpoint; the chat continues from the returned config."""
+    get_thread(runtime, user_id, thread_id)
+    config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
+    if runtime.graph.get_state(config).created_at is None:
+        raise ThreadNotFound(f"No checkpoint {checkpoint_id!r} in conversation {thread_id!r}.")
+    return runtime.graph.update_state(config, None)
+
+
+def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:
+    """Every field of a ``StateSnapshot`` as JSON-ready data, messages included."""
+    return {
+        "values": {
+            key: [_message_dict(m) for m in value] if key == "messages" else value
+            for key, value in snapshot.values.items()
+        },
+        "next": list(snapshot.next),
+        "config": snapshot.config,
+        "metadata": snapshot.metadata,
+        "created_at": snapshot.created_at,
+        "parent_config": snapshot.parent_config,
+        "tasks": [
+            {
+                "id": task.id,
+                "name": task.name,
+                "path": list(task.path),
+                "error": None
+                if task.error is None
+                else f"{type(task.error).__name__}: {task.error}",
+                "interrupts": [_plain(i) for i in task.interrupts],
+                "result": _plain(task.result),
+            }
+            for task in snapshot.tasks
+        ],
+        "interrupts": [_plain(i) for i in snapshot.interrupts],
+    }
+
+
+def snapshot_as_json(snapshot: StateSnapshot) -> str:
+    return json.dumps(snapshot_as_dict(snapshot), indent=2, ensure_ascii=False, default=str)
+
+
+def first_human_text(message_list: list[BaseMessage]) -> str:
+    return next((str(m.content) for m in message_list if isinstance(m, HumanMessage)), "")
+
+
+def _message_dict(message: BaseMessage) -> dict[str, Any]:
+    return message.model_dump(exclude_none=True)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready data from LangGraph's dataclasses and messages."""
+    if isinstance(value, BaseMessage):
+        return _message_dict(value)
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _save(runtime: Runtime, thread: Thread) -> None:
+    value = {
+        "user_id": thread.user_id,
+        "title": thread.title,
+        "created_at": thread.created_at,
+        "updated_at": thread.updated_at,
+    }
+    runtime.store.put(THREADS_NAMESPACE, thread.thread_id, value, index=False)
