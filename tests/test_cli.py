@@ -1,0 +1,168 @@
+"""Every command-line command, and its error exits (one line on stderr, exit 1, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memory_agent.__main__ import main
+
+
+@pytest.fixture
+def cli(data_dir: Path, capsys: pytest.CaptureFixture):
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(data_dir), *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_chat_one_turn_prints_the_reply_and_memory_writes(cli) -> None:
+    code, out, err = cli(
+        "chat", "--user", "zed", "--thread", "t1", "My name is Zed and I love sailing"
+    )
+    assert (code, err) == (0, "")
+    assert "Nice to meet you, Zed!" in out
+    assert "[Saved to memory: User's name is Zed]" in out
+    assert "[Saved to memory: User loves sailing]" in out
+
+
+def test_interactive_chat_reads_lines_until_exit(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = iter(["I work at Acme", "", "where do I work?", "exit", "never read"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code, out, _ = cli("chat", "--user", "zed", "--thread", "t1")
+    assert code == 0
+    assert "Chatting as zed in conversation t1" in out
+    assert "[Saved to memory: User works at Acme]" in out
+    assert "You work at Acme" in out
+    assert next(lines) == "never read"
+
+
+def test_memories_list_search_export_delete_and_history(cli) -> None:
+    cli("chat", "--user", "zed", "--thread", "t1", "I love sailing and I work at Acme")
+    code, out, _ = cli("memories", "list", "--user", "zed", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and sorted(r["content"] for r in rows) == [
+        "User loves sailing",
+        "User works at Acme",
+    ]
+    code, out, _ = cli("memories", "list", "--user", "zed")
+    assert out.splitlines()[0].split() == ["key", "updated_at", "source", "content"]
+    code, out, _ = cli("memories", "search", "sailing", "--user", "zed", "--format", "json")
+    found = json.loads(out)
+    assert found[0]["content"] == "User loves sailing" and found[0]["score"] > found[1]["score"]
+    code, out, _ = cli("memories", "export", "--user", "zed", "--format", "csv")
+    assert out.splitlines()[0] == "key,content,context,created_at,updated_at,thread_id,source"
+    sailing = next(r["key"] for r in rows if r["content"] == "User loves sailing")
+    code, out, _ = cli("memories", "delete", sailing, "--user", "zed")
+    assert code == 0 and "Deleted memory" in out
+    code, out, _ = cli("memories", "history", "--user", "zed", "--format", "json")
+    assert [e["action"] for e in json.loads(out)] == ["delete", "create", "create"]
+
+
+def test_import_merges_or_replaces(cli, tmp_path: Path) -> None:
+    cli("chat", "--user", "zed", "--thread", "t1", "I love sailing")
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"content": "User likes tea", "context": "imported"}]))
+    code, out, _ = cli("memories", "import", str(source), "--user", "zed")
+    assert (code, out.strip()) == (0, "Imported 1 rows for zed: 1 created, 0 updated, 0 deleted.")
+    code, out, _ = cli("memories", "import", str(source), "--user", "zed", "--mode", "replace")
+    assert "1 created, 0 updated, 2 deleted" in out
+    _, out, _ = cli("memories", "list", "--user", "zed", "--format", "json")
+    assert [r["content"] for r in json.loads(out)] == ["User likes tea"]
+
+
+def test_threads_list_and_state_json(cli) -> None:
+    cli("chat", "--user", "zed", "--thread", "t1", "My name is Zed")
+    code, out, _ = cli("threads", "list", "--user", "zed", "--format", "json")
+    assert [(t["thread_id"], t["title"]) for t in json.loads(out)] == [("t1", "My name is Zed")]
+    code, out, _ = cli("state", "--user", "zed", "--thread", "t1", "--format", "json")
+    state = json.loads(out)
+    assert code == 0
+    assert state["next"] == []
+    assert [m["type"] for m in state["values"]["messages"]] == ["human", "ai", "tool", "ai"]
+    assert state["metadata"]["step"] >= 3 and state["config"]["configurable"]["thread_id"] == "t1"
+    assert {"created_at", "parent_config", "tasks", "interrupts"} <= set(state)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["state", "--user", "zed", "--thread", "nope"], "No conversation 'nope' for user 'zed'"),
+        (["chat", "--user", "bad.user", "hi"], "user_id 'bad.user' may only contain"),
+        (["chat", "--user", "zed", "--thread", "t1", "   "], "The message is empty"),
+        (
+            ["memories", "import", "/no/such/file.json", "--user", "zed"],
+            "Cannot read /no/such/file.json",
+        ),
+        (
+            ["memories", "delete", "missing-key", "--user", "zed"],
+            "No memory with key 'missing-key'",
+        ),
+        (["chat", "--user", "zed", "--retry"], "--retry needs the --thread"),
+    ],
+)
+def test_errors_print_one_line_and_exit_1(cli, args: list[str], message: str) -> None:
+    code, out, err = cli(*args)
+    assert code == 1
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_a_bad_import_file_changes_nothing(cli, tmp_path: Path) -> None:
+    cli("chat", "--user", "zed", "--thread", "t1", "I love sailing")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"content": "fine"}, {"content": ""}]))
+    code, _, err = cli("memories", "import", str(bad), "--user", "zed")
+    assert code == 1 and "Change 2" in err and "content must not be empty" in err
+    _, out, _ = cli("memories", "list", "--user", "zed", "--format", "json")
+    assert [r["content"] for r in json.loads(out)] == ["User loves sailing"]
+
+
+def test_an_unreachable_model_is_one_clear_line(data_dir: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MEMORY_AGENT_BASE_URL": "http://127.0.0.1:9/v1",
+        "MEMORY_AGENT_REQUEST_TIMEOUT": "5",
+        "HOME": str(data_dir.parent),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "memory_agent",
+            "--data-dir",
+            str(data_dir),
+            "chat",
+            "--user",
+            "zed",
+            "--thread",
+            "t1",
+            "hello",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: Could not reach the model server (connection failed): check the base URL."
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_flags_exit_with_usage() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "memory_agent", "memories", "list", "--format", "xml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "invalid choice: 'xml'" in result.stderr
