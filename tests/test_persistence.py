@@ -28,7 +28,7 @@ def test_one_data_directory_holds_two_sqlite_files_in_wal_mode(
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with sqlite3.connect(data_dir / MEMORIES_FILE) as conn:
         fields = conn.execute("SELECT DISTINCT field_name FROM store_vectors").fetchall()
-    assert sorted(f[0] for f in fields) == ["content", "context"]
+    assert [f[0] for f in fields] == ["content"]
 
 
 def test_the_index_embeds_content_not_the_whole_json(runtime: Runtime) -> None:
