@@ -36,7 +36,7 @@ def message_rows(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
             "#": number,
             "role": message.type,
             "content": _text(message.content),
-            "tool calls": "\n".join(_call_text(call) for call in _tool_calls(message)),
+            "tool calls": [_call(call) for call in _tool_calls(message)],
             "answers call": message.tool_call_id if isinstance(message, ToolMessage) else "",
             "status": getattr(message, "status", "") if isinstance(message, ToolMessage) else "",
             "id": message.id or "",
@@ -123,10 +123,9 @@ def _tool_calls(message: BaseMessage) -> list[dict[str, Any]]:
     return [*message.tool_calls, *message.invalid_tool_calls]
 
 
-def _call_text(call: dict[str, Any]) -> str:
-    args = call.get("args")
-    shown = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
-    return f"{call.get('name')}({shown}) [id {call.get('id')}]"
+def _call(call: dict[str, Any]) -> dict[str, Any]:
+    """A tool call as the model made it; invalid ones carry their unparsed argument text."""
+    return {"name": call.get("name"), "args": call.get("args"), "id": call.get("id")}
 
 
 def _text(content: Any) -> str:

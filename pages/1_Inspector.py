@@ -20,6 +20,8 @@ REFRESH_SECONDS = 2
 HISTORY_PAGE_SIZE = 10
 CHAT_PAGE = "app.py"
 FLASH = "inspector_flash"
+TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
+AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
 
 
 def choose_user() -> str:
@@ -87,7 +89,7 @@ def reset_editor(user: str) -> None:
 
 def chat_link(user: str, thread: str | None, label: str) -> None:
     params = {"user": user, **({"thread": thread} if thread else {})}
-    st.page_link(CHAT_PAGE, label=label, icon="💬", query_params=params)
+    st.page_link(CHAT_PAGE, label=label, icon=":material/chat:", query_params=params)
 
 
 # ---- state ---------------------------------------------------------------------------------
@@ -121,9 +123,7 @@ def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
         f"**Step** {step} · **source** {snapshot.metadata.get('source')} · "
         f"**next** {pending} · **created** {snapshot.created_at}"
     )
-    rows = inspection.message_rows(snapshot.values.get("messages", []))
-    st.markdown(f"**Messages** ({len(rows)})")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"messages_{key}")
+    show_messages(snapshot.values.get("messages", []), key)
     with st.expander("config · metadata · parent config · tasks · interrupts"):
         for field in ("config", "metadata", "parent_config", "tasks", "interrupts"):
             st.markdown(f"`{field}`")
@@ -140,6 +140,26 @@ def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
     )
 
 
+def show_messages(messages: list, key: str) -> None:
+    """The conversation as stored: each message's role, text, tool calls and results, and id."""
+    rows = inspection.message_rows(messages)
+    st.markdown(f"**Messages** ({len(rows)})")
+    if not rows:
+        return
+    with st.container(height=420, key=f"messages_{key}"):
+        for row in rows:
+            with st.chat_message(row["role"], avatar=AVATARS.get(row["role"])):
+                about = f"#{row['#']} · {row['role']} · id `{row['id']}`"
+                if row["answers call"]:
+                    about += f" · result of `{row['answers call']}` · {row['status']}"
+                st.caption(about)
+                if row["content"]:
+                    st.text(row["content"])
+                for call in row["tool calls"]:
+                    st.caption(f"tool call `{call['id']}`")
+                    st.json({call["name"]: call["args"]})
+
+
 def show_recall(snapshot: StateSnapshot) -> None:
     recall = inspection.last_recall(snapshot.values.get("messages", []))
     if recall is None:
@@ -149,7 +169,7 @@ def show_recall(snapshot: StateSnapshot) -> None:
     recalled = pd.DataFrame(recall.memories, columns=["score", "content", "context", "key"])
     st.dataframe(recalled, hide_index=True)
     st.markdown("System prompt, exactly as sent:")
-    st.code(recall.system_prompt, language=None, wrap_lines=True)
+    st.code(recall.system_prompt, language=None)
 
 
 # ---- history -------------------------------------------------------------------------------
@@ -164,24 +184,35 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
     shown, older = page[:HISTORY_PAGE_SIZE], page[HISTORY_PAGE_SIZE:]
     rows = inspection.checkpoint_rows(shown, older[0] if older else None)
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    newer_col, older_col = st.columns(2)
-    if newer_col.button("← Newer", disabled=not cursors, key="history_newer"):
-        cursors.pop()
-        st.rerun()
-    if older_col.button("Older →", disabled=not older, key="history_older"):
-        cursors.append(rows[-1]["checkpoint"])
-        st.rerun()
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if st.button("← Newer", disabled=not cursors, key="history_newer"):
+            cursors.pop()
+            st.rerun()
+        st.caption(f"page {len(cursors) + 1}")
+        if st.button("Older →", disabled=not older, key="history_older"):
+            cursors.append(rows[-1]["checkpoint"])
+            st.rerun()
     if not rows:
         return
+    st.subheader("Open a checkpoint")
     labels = {
         r["checkpoint"]: f"step {r['step']} · {r['written by']} · {r['messages']} messages"
         for r in rows
     }
+    # Keyed by the newest checkpoint shown, so a new one (after a turn or a fork) opens first.
     chosen = st.selectbox(
-        "Open checkpoint", list(labels), format_func=labels.get, key="open_checkpoint"
+        "Checkpoint",
+        list(labels),
+        format_func=labels.get,
+        key=f"open_checkpoint_{rows[0]['checkpoint']}",
     )
     snapshot = threads.get_checkpoint(runtime, user, thread, chosen)
     show_snapshot(snapshot, thread, key="checkpoint")
+    if snapshot.next:
+        st.caption(
+            f"This checkpoint is in the middle of a turn: after a fork, the chat's retry runs "
+            f"{', '.join(snapshot.next)} from here."
+        )
     if st.button("Fork from this checkpoint", key="fork", type="primary"):
         try:
             threads.fork(runtime, user, thread, chosen)
@@ -210,6 +241,8 @@ def memories_tab(runtime: Runtime, user: str) -> None:
 def memory_editor(runtime: Runtime, user: str) -> None:
     """Edit the table, then save all or nothing. The shown frame is frozen while edits are
     pending, so the editor's row positions always refer to the rows they were made on."""
+    st.subheader("Memories")
+    st.caption("Edit content and context, add or delete rows, then save: all rows or none.")
     version = st.session_state.setdefault(f"editor_version_{user}", 0)
     editor_key = f"memory_editor_{user}_{version}"
     pending = memory_table.has_edits(st.session_state.get(editor_key))
@@ -224,23 +257,27 @@ def memory_editor(runtime: Runtime, user: str) -> None:
         frame = memory_table.memories_frame(memories.list_memories(runtime.store, user))
         st.session_state[f"{editor_key}_base"] = memory_table.filter_frame(frame, query)
     shown: pd.DataFrame = st.session_state[f"{editor_key}_base"]
-    st.data_editor(
-        shown,
-        key=editor_key,
-        num_rows="dynamic",
-        hide_index=True,
-        disabled=memory_table.READ_ONLY,
-        column_config={
-            "content": st.column_config.TextColumn(required=True, width="large"),
-            "context": st.column_config.TextColumn(width="medium"),
-        },
-    )
-    save_col, discard_col = st.columns(2)
-    if save_col.button("Save changes", type="primary", disabled=not pending, key="save_memories"):
+    with st.container(key="memory_table"):
+        st.data_editor(
+            shown,
+            key=editor_key,
+            num_rows="dynamic",
+            hide_index=True,
+            disabled=memory_table.READ_ONLY,
+            column_order=TABLE_ORDER,
+            column_config={
+                "content": st.column_config.TextColumn(required=True, width="large"),
+                "context": st.column_config.TextColumn(width="medium"),
+                "key": st.column_config.TextColumn(width="small"),
+            },
+        )
+    with st.container(horizontal=True):
+        save = st.button("Save changes", type="primary", disabled=not pending, key="save_memories")
+        if st.button("Discard changes", disabled=not pending, key="discard_memories"):
+            reset_editor(user)
+            st.rerun()
+    if save:
         save_edits(runtime, user, shown, st.session_state[editor_key])
-    if discard_col.button("Discard changes", disabled=not pending, key="discard_memories"):
-        reset_editor(user)
-        st.rerun()
 
 
 def save_edits(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) -> None:
@@ -292,7 +329,7 @@ def change_history(runtime: Runtime, user: str) -> None:
         alt.Chart(counts)
         .mark_line(interpolate="step-after", point=True)
         .encode(x=alt.X("time:T", title=None), y=alt.Y("memories:Q", title="memories"))
-        .properties(height=160)
+        .properties(height=160, title="Memories over time")
     )
     st.altair_chart(chart)
     st.dataframe(memory_table.history_frame(events), hide_index=True)
@@ -319,16 +356,16 @@ def change_history(runtime: Runtime, user: str) -> None:
 def export_and_import(runtime: Runtime, user: str) -> None:
     st.subheader("Export and import")
     stored = memories.list_memories(runtime.store, user)
-    csv_col, json_col = st.columns(2)
-    csv_col.download_button(
-        "Export CSV", memories.export_csv(stored), f"memories-{user}.csv", "text/csv"
-    )
-    json_col.download_button(
-        "Export JSON",
-        memories.export_json(stored, user),
-        f"memories-{user}.json",
-        "application/json",
-    )
+    with st.container(horizontal=True):
+        st.download_button(
+            "Export CSV", memories.export_csv(stored), f"memories-{user}.csv", "text/csv"
+        )
+        st.download_button(
+            "Export JSON",
+            memories.export_json(stored, user),
+            f"memories-{user}.json",
+            "application/json",
+        )
     uploads = st.session_state.setdefault("import_version", 0)
     upload = st.file_uploader(
         "Import memories (CSV or JSON, as exported)", type=["csv", "json"], key=f"import_{uploads}"
@@ -380,14 +417,15 @@ with st.sidebar:
 st.title("Memory inspector")
 st.caption(f"User **{user}** · conversation `{thread or 'none yet'}`")
 show_flash(user, thread)
-state, history, memory = st.tabs(["State", "History", "Memories"])
-with state:
-    if thread:
-        state_tab(runtime, user, thread)
-    else:
-        st.info(f"{user} has no conversations yet.")
-with history:
-    if thread:
-        history_tab(runtime, user, thread)
-with memory:
-    memories_tab(runtime, user)
+# Bound to the URL (?tab=Memories): the open tab survives reruns and links, and only it runs.
+state, history, memory = st.tabs(["State", "History", "Memories"], key="tab", bind="query-params")
+for tab, show in ((state, state_tab), (history, history_tab)):
+    if tab.open:
+        with tab:
+            if thread:
+                show(runtime, user, thread)
+            else:
+                st.info(f"{user} has no conversations yet.")
+if memory.open:
+    with memory:
+        memories_tab(runtime, user)

@@ -35,8 +35,9 @@ def seeded(runtime: Runtime, data_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     get_runtime.clear()
 
 
-def _open(user: str = "zed", thread: str | None = "t1") -> AppTest:
+def _open(user: str = "zed", thread: str | None = "t1", tab: str = "State") -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
+    at.query_params["tab"] = tab
     at.query_params["user"] = user
     if thread:
         at.query_params["thread"] = thread
@@ -58,9 +59,8 @@ def test_it_opens_on_the_user_and_thread_in_the_url(seeded: Runtime) -> None:
     at = _open(thread="t1")
     assert at.text_input(key="inspect_user").value == "zed"
     assert at.selectbox(key="inspect_thread_zed").value == "t1"
-    messages = at.dataframe[0].value
-    assert list(messages["role"]) == ["human", "ai", "tool", "tool", "ai"]
-    assert messages["content"][0] == "My name is Zed and I love sailing"
+    assert _roles(at) == ["human", "ai", "tool", "tool", "ai"]
+    assert at.text[0].value == "My name is Zed and I love sailing"
     prompt = at.code[0].value
     assert "User loves sailing (context:" in prompt and "relevance:" in prompt
     assert at.query_params["thread"] == "t1"
@@ -69,7 +69,7 @@ def test_it_opens_on_the_user_and_thread_in_the_url(seeded: Runtime) -> None:
 def test_another_thread_of_the_user_can_be_picked(seeded: Runtime) -> None:
     at = _open(thread="t1")
     at.selectbox(key="inspect_thread_zed").set_value("t2").run()
-    assert at.dataframe[0].value["content"][0] == "What do you know about me?"
+    assert at.text[0].value == "What do you know about me?"
     assert at.query_params["thread"] == "t2"
 
 
@@ -78,11 +78,11 @@ def test_bad_user_or_foreign_thread_shows_a_message_not_a_traceback(seeded: Runt
     assert "not a valid user id" in at.error[0].value
     at = _open(user="eve", thread="t1")
     assert "eve has no conversations yet" in at.info[0].value
-    assert not at.dataframe or at.dataframe[0].value.empty
+    assert not at.chat_message
 
 
 def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) -> None:
-    at = _open()
+    at = _open(tab="Memories")
     sail = _key_of(seeded.store, "User loves sailing")
     position = [m.key for m in memories.list_memories(seeded.store, "zed")].index(sail)
     at.session_state[EDITOR] = {
@@ -104,7 +104,7 @@ def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) ->
 
 
 def test_a_rejected_save_names_the_row_and_changes_nothing(seeded: Runtime, data_dir: Path) -> None:
-    at = _open()
+    at = _open(tab="Memories")
     before = _dump(data_dir)
     at.session_state[EDITOR] = {
         "edited_rows": {0: {"context": "fine"}, 1: {"content": "  "}},
@@ -119,7 +119,7 @@ def test_a_rejected_save_names_the_row_and_changes_nothing(seeded: Runtime, data
 
 
 def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -> None:
-    at = _open()
+    at = _open(tab="Memories")
     at.session_state[EDITOR] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
     at.run()
     at.button(key="save_memories").click().run()
@@ -132,7 +132,7 @@ def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -
 
 
 def test_recall_preview_lists_what_call_model_would_recall(seeded: Runtime) -> None:
-    at = _open()
+    at = _open(tab="Memories")
     at.text_input(key="recall_query").input("I love sailing").run()
     preview = _frame_with(at, "rank")
     assert set(preview["content"]) == {"User loves sailing", "User's name is Zed"}
@@ -141,7 +141,7 @@ def test_recall_preview_lists_what_call_model_would_recall(seeded: Runtime) -> N
 
 
 def test_an_import_is_previewed_validated_and_applied(seeded: Runtime) -> None:
-    at = _open()
+    at = _open(tab="Memories")
     at.file_uploader(key="import_0").upload("zed.csv", b"content\nUser has a cat\n", "text/csv")
     at.run()
     at.radio(key="import_mode").set_value("replace").run()
@@ -155,7 +155,7 @@ def test_an_invalid_import_is_refused_before_anything_is_written(
     seeded: Runtime, data_dir: Path
 ) -> None:
     before = _dump(data_dir)
-    at = _open()
+    at = _open(tab="Memories")
     at.file_uploader(key="import_0").upload("zed.csv", b"content\nok\n\n,x\n", "text/csv")
     at.run()
     assert "Row 3: more cells than columns" in at.error[0].value
@@ -165,15 +165,20 @@ def test_an_invalid_import_is_refused_before_anything_is_written(
 def test_forking_from_a_checkpoint_links_back_to_the_chat(seeded: Runtime) -> None:
     history = threads.get_history(seeded, "zed", "t1", limit=100)
     step_one = next(s for s in history if s.metadata["step"] == 1)
-    at = _open(thread="t1")
-    at.selectbox(key="open_checkpoint").select(step_one.config["configurable"]["checkpoint_id"])
-    at.run()
+    at = _open(thread="t1", tab="History")
+    picker = next(s for s in at.selectbox if s.label == "Checkpoint")
+    picker.select(step_one.config["configurable"]["checkpoint_id"]).run()
     at.button(key="fork").click().run()
     assert "Forked at step 1" in at.success[0].value
     back = next(p for p in at.page_link if p.label == "Continue this conversation in the chat")
     assert back.query_string == "user=zed&thread=t1"
-    messages = at.dataframe[0].value
-    assert list(messages["role"]) == ["human", "ai"]
+    assert _roles(at) == ["human", "ai"]  # the fork, now the newest checkpoint, is open
+    assert len(threads.messages(seeded, "zed", "t1")) == 2
+
+
+def _roles(at: AppTest) -> list[str]:
+    """The roles of the messages in the open tab's state view."""
+    return [m.name for m in at.chat_message]
 
 
 def _frame_with(at: AppTest, column: str):

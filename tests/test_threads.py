@@ -70,8 +70,13 @@ def test_message_rows_show_tool_calls_results_and_ids(runtime: Runtime) -> None:
     _chat(runtime, "t1", "My name is Zed")
     rows = inspection.message_rows(threads.messages(runtime, "zed", "t1"))
     assert [r["role"] for r in rows] == ["human", "ai", "tool", "ai"]
-    assert rows[1]["tool calls"].startswith('upsert_memory({"content": "User\'s name is Zed"')
     call_id = threads.messages(runtime, "zed", "t1")[1].tool_calls[0]["id"]
+    [call] = rows[1]["tool calls"]
+    assert (call["name"], call["args"]["content"], call["id"]) == (
+        "upsert_memory",
+        "User's name is Zed",
+        call_id,
+    )
     assert rows[2]["answers call"] == call_id
     assert rows[2]["content"].startswith("Created memory ")
     assert all(r["id"] for r in rows)
