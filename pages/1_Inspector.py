@@ -328,7 +328,10 @@ def change_history(runtime: Runtime, user: str) -> None:
     chart = (
         alt.Chart(counts)
         .mark_line(interpolate="step-after", point=True)
-        .encode(x=alt.X("time:T", title=None), y=alt.Y("memories:Q", title="memories"))
+        .encode(
+            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
+            y=alt.Y("memories:Q", title="memories"),
+        )
         .properties(height=160, title="Memories over time")
     )
     st.altair_chart(chart)
@@ -408,13 +411,13 @@ def export_and_import(runtime: Runtime, user: str) -> None:
 
 st.set_page_config(page_title="Memory inspector", page_icon="🔎", layout="wide")
 runtime = get_runtime()
+st.title("Memory inspector")
 user = choose_user()
 thread = choose_thread(runtime, user)
 sync_url(user, thread)
 with st.sidebar:
     chat_link(user, thread, "Back to the chat")
 
-st.title("Memory inspector")
 st.caption(f"User **{user}** · conversation `{thread or 'none yet'}`")
 show_flash(user, thread)
 # Bound to the URL (?tab=Memories): the open tab survives reruns and links, and only it runs.

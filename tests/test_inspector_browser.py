@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent import memories
+from memory_agent import conversation, memories
 from memory_agent.runtime import open_runtime
 from tests.live_app import LiveApp
 
@@ -29,6 +29,15 @@ def _chat(page, text: str) -> str:
     reply = bubbles.nth(before + 1)
     reply.get_by_text("offline demo model").wait_for()
     return reply.inner_text()
+
+
+def _chat_elsewhere(data_dir: Path, thread: str, text: str) -> None:
+    """A turn made outside this browser tab, as another tab or the command line would."""
+    runtime = open_runtime(data_dir)
+    try:
+        list(conversation.send(runtime, "zed", thread, text))
+    finally:
+        runtime.close()
 
 
 def _cell(page, text: str):
@@ -63,10 +72,11 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         page.wait_for_url(re.compile(r"/Inspector"))
         if "user=zed" not in page.url:  # Streamlit's nav link drops the chat's query params
             page.goto(f"{app.url}/Inspector?user=zed&thread=t1")
-        state = page.get_by_role("tabpanel", name="State")
-        state.get_by_test_id("stChatMessage").first.get_by_text(
-            "My name is Zed and I love sailing"
-        ).wait_for()
+        said = page.get_by_role("tabpanel", name="State").get_by_test_id("stChatMessage")
+        said.get_by_text("My name is Zed and I love sailing", exact=True).wait_for()
+        page.get_by_text("Auto-refresh").click()
+        _chat_elsewhere(tmp_path / "data", "t1", "I work at Acme")
+        said.get_by_text("I work at Acme", exact=True).wait_for(timeout=10_000)  # no reload
 
         _open_memories(page)
         _has_cell(page, SAILING)
@@ -101,7 +111,11 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         changes = [(e.action, e.source) for e in memories.history(runtime.store, "zed")]
     finally:
         runtime.close()
-    assert stored == {ROWING: "inspector", "User's name is Zed": "agent"}
+    assert stored == {
+        ROWING: "inspector",
+        "User's name is Zed": "agent",
+        "User works at Acme": "agent",
+    }
     assert changes[:3] == [
         ("create", "inspector"),
         ("delete", "inspector"),
