@@ -305,6 +305,8 @@ def import_changes(
                 f"Row {number}: unknown column(s) {', '.join(sorted(unknown))}."
             )
         key = row.get("key") or None
+        if key is not None and not isinstance(key, str):
+            raise MemoryValidationError(f"Row {number}: key must be text.")
         label = f"Row {number}" + (f" (key {key})" if key else "")
         carried = {k: row[k] for k in ("created_at", "thread_id") if row.get(k)}
         if key and key in current:

@@ -152,6 +152,7 @@ def test_import_errors_name_the_file_row(store) -> None:
         (b"key,context\nk,c\n", "m.csv", "'content' column"),
         (b'[{"content": "a", "colour": "red"}]', "m.json", r"unknown column\(s\) colour"),
         (b"\xff\xfe", "m.csv", "not UTF-8"),
+        (b'[{"content": "a", "key": ["k"]}]', "m.json", "Row 1: key must be text"),
         (b"content\na\n", "m.txt", ".json or .csv"),
     ],
 )
