@@ -93,7 +93,7 @@ def history_frame(events: Sequence[HistoryEvent]) -> pd.DataFrame:
         }
         for event in events
     ]
-    columns = ["time", "action", "by", "key", "before", "after", "thread", "undoes", "event"]
+    columns = ["time", "action", "by", "before", "after", "key", "thread", "undoes", "event"]
     return pd.DataFrame(rows, columns=columns)
 
 

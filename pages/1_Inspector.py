@@ -21,6 +21,7 @@ HISTORY_PAGE_SIZE = 10
 CHAT_PAGE = "app.py"
 FLASH = "inspector_flash"
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
+UNDONE = {"create": "restored", "update": "reverted", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
 
 
@@ -83,8 +84,9 @@ def show_flash(user: str, thread: str | None) -> None:
 
 def reset_editor(user: str) -> None:
     """Start the memory table afresh (new widget key): after a write, or to discard edits."""
-    key = f"editor_version_{user}"
-    st.session_state[key] = st.session_state.get(key, 0) + 1
+    version = st.session_state.get(f"editor_version_{user}", 0)
+    st.session_state.pop(f"memory_editor_{user}_{version}_base", None)
+    st.session_state[f"editor_version_{user}"] = version + 1
 
 
 def chat_link(user: str, thread: str | None, label: str) -> None:
@@ -352,7 +354,7 @@ def change_history(runtime: Runtime, user: str) -> None:
             st.error(f"Nothing was changed. {error}")
             return
         reset_editor(user)
-        flash(f"Undone: memory {write.key} was {write.action}d again.")
+        flash(f"Undone: memory {write.key} {UNDONE[write.action]}.")
         st.rerun()
 
 
@@ -371,7 +373,10 @@ def export_and_import(runtime: Runtime, user: str) -> None:
         )
     uploads = st.session_state.setdefault("import_version", 0)
     upload = st.file_uploader(
-        "Import memories (CSV or JSON, as exported)", type=["csv", "json"], key=f"import_{uploads}"
+        "Import memories (CSV or JSON, as exported)",
+        type=["csv", "json"],
+        key=f"import_{uploads}",
+        max_upload_size=memories.MAX_IMPORT_BYTES // 2**20,
     )
     if upload is None:
         return

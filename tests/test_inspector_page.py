@@ -103,6 +103,21 @@ def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) ->
     assert memories.search_memories(seeded.store, "zed", "rowing", limit=1)[0].key == sail
 
 
+def test_an_edit_in_a_filtered_table_changes_the_row_that_was_shown(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    at.text_input(key="memory_filter_zed").input("user's name").run()
+    at.session_state[EDITOR] = {
+        "edited_rows": {0: {"content": "User's name is Zeddy"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert at.text_input(key="memory_filter_zed").disabled  # frozen while edits are pending
+    at.button(key="save_memories").click().run()
+    contents = {m.content for m in memories.list_memories(seeded.store, "zed")}
+    assert contents == {"User's name is Zeddy", "User loves sailing"}
+
+
 def test_a_rejected_save_names_the_row_and_changes_nothing(seeded: Runtime, data_dir: Path) -> None:
     at = _open(tab="Memories")
     before = _dump(data_dir)
