@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from memory_agent import conversation, memories
 from memory_agent.runtime import open_runtime
@@ -58,6 +59,21 @@ def _cell_point(page, text: str) -> tuple[float, float]:
     return grid["x"] + ROW_MARKER + 40, grid["y"] + ROW_HEIGHT * (row + 1.5)
 
 
+def _delete_row(page, text: str) -> None:
+    """Select the row by its marker and press Delete; again if the grid was still settling."""
+    save = page.get_by_role("button", name="Save changes")
+    for _ in range(3):
+        x, y = _cell_point(page, text)
+        page.mouse.click(x - 40 - ROW_MARKER / 2, y)
+        page.keyboard.press("Delete")
+        try:
+            expect(save).to_be_enabled(timeout=3_000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"could not delete the row {text!r}")
+
+
 def _open_memories(page) -> None:
     page.get_by_role("tab", name="Memories").click()
     page.get_by_text("Recall preview").wait_for()
@@ -94,9 +110,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         page.goto(f"{app.url}/Inspector?user=zed&thread=t2")
         _open_memories(page)
         _has_cell(page, ROWING)
-        x, y = _cell_point(page, ROWING)
-        page.mouse.click(x - 40 - ROW_MARKER / 2, y)  # the row's marker selects the row
-        page.keyboard.press("Delete")
+        _delete_row(page, ROWING)
         page.get_by_role("button", name="Save changes").click()
         page.get_by_text("Saved 1 change(s)").wait_for()
         assert _cell(page, ROWING).count() == 0
