@@ -100,6 +100,10 @@ class Change:
     context: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     """Extra stored fields an import carries over (created_at, thread_id)."""
+    label: str = ""
+    """Where the change came from ("Row 3", "New row 1"), so an error names what people see."""
+    expected_updated_at: str | None = None
+    """The ``updated_at`` the editor was shown; a memory changed since then is not overwritten."""
 
 
 def memory_namespace(user_id: str) -> tuple[str, str]:
@@ -183,6 +187,14 @@ def apply_changes(
         return []
     current = {m.key: m for m in list_memories(store, user_id)}
     return _commit(store, user_id, changes, source, None, current)
+
+
+def check_changes(
+    store: BaseStore, user_id: str, changes: Sequence[Change], *, source: Source
+) -> list[MemoryWrite]:
+    """What ``apply_changes`` would write, validated the same way, without writing: a preview."""
+    current = {m.key: m for m in list_memories(store, user_id)}
+    return _plan(changes, current, source, None, now_iso())
 
 
 def undo(store: BaseStore, user_id: str, event_id: str) -> MemoryWrite:
@@ -293,18 +305,27 @@ def import_changes(
                 f"Row {number}: unknown column(s) {', '.join(sorted(unknown))}."
             )
         key = row.get("key") or None
+        if key is not None and not isinstance(key, str):
+            raise MemoryValidationError(f"Row {number}: key must be text.")
+        label = f"Row {number}" + (f" (key {key})" if key else "")
         carried = {k: row[k] for k in ("created_at", "thread_id") if row.get(k)}
         if key and key in current:
             old = current[key]
             if (old.content, old.context) != (row.get("content"), row.get("context") or ""):
-                changes.append(Change("update", key, row.get("content"), row.get("context") or ""))
+                changes.append(
+                    Change("update", key, row.get("content"), row.get("context") or "", label=label)
+                )
         else:
             changes.append(
-                Change("create", key, row.get("content"), row.get("context") or "", carried)
+                Change("create", key, row.get("content"), row.get("context") or "", carried, label)
             )
     if mode == "replace":
         listed = {row.get("key") for row in rows}
-        changes += [Change("delete", key) for key in current if key not in listed]
+        changes += [
+            Change("delete", key, label=f"Memory {key} (not in the file)")
+            for key in current
+            if key not in listed
+        ]
     return changes
 
 
@@ -336,22 +357,9 @@ def _commit(
     undo_of: str | None = None,
 ) -> list[MemoryWrite]:
     """Validate every change against ``current``, then write them all in one store batch."""
-    if source not in SOURCES:
-        raise MemoryValidationError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
-    writes: list[MemoryWrite] = []
-    touched: set[str] = set()
     timestamp = now_iso()
-    for number, change in enumerate(changes, start=1):
-        where = f"Change {number}" + (f" (key {change.key})" if change.key else "")
-        try:
-            write = _validated_write(change, current, source, thread_id, timestamp)
-        except MemoryValidationError as error:
-            raise MemoryValidationError(f"{where}: {error}") from None
-        if write.key in touched:
-            raise MemoryValidationError(f"{where}: key {write.key} appears more than once")
-        touched.add(write.key)
-        writes.append(write)
+    writes = _plan(changes, current, source, thread_id, timestamp)
     ops: list[PutOp] = []
     for write in writes:
         value = write.after.stored_value() if write.after else None
@@ -374,6 +382,31 @@ def _commit(
     return writes
 
 
+def _plan(
+    changes: Sequence[Change],
+    current: Mapping[str, Memory],
+    source: Source,
+    thread_id: str | None,
+    timestamp: str,
+) -> list[MemoryWrite]:
+    """Validate every change before any is written; the first error names its change."""
+    if source not in SOURCES:
+        raise MemoryValidationError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    writes: list[MemoryWrite] = []
+    touched: set[str] = set()
+    for number, change in enumerate(changes, start=1):
+        where = change.label or f"Change {number}" + (f" (key {change.key})" if change.key else "")
+        try:
+            write = _validated_write(change, current, source, thread_id, timestamp)
+        except MemoryValidationError as error:
+            raise MemoryValidationError(f"{where}: {error}") from None
+        if write.key in touched:
+            raise MemoryValidationError(f"{where}: key {write.key} appears more than once")
+        touched.add(write.key)
+        writes.append(write)
+    return writes
+
+
 def _validated_write(
     change: Change,
     current: Mapping[str, Memory],
@@ -388,6 +421,11 @@ def _validated_write(
     ):
         raise MemoryValidationError("key must be 1-100 letters, digits, '-' or '_'")
     before = current.get(change.key) if change.key else None
+    if before is not None and change.expected_updated_at not in (None, before.updated_at):
+        raise MemoryValidationError(
+            f"the memory was changed by {before.source} at {before.updated_at} since it was "
+            "loaded; reload and edit again"
+        )
     if change.action == "delete":
         if before is None:
             raise MemoryValidationError("no such memory to delete")

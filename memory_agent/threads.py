@@ -139,12 +139,24 @@ def get_history(
     return list(runtime.graph.get_state_history(config, limit=limit, before=before_config))
 
 
+def get_checkpoint(
+    runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str
+) -> StateSnapshot:
+    """The thread's state as it was at one checkpoint; ``ThreadNotFound`` for an unknown id."""
+    get_thread(runtime, user_id, thread_id)
+    snapshot = runtime.graph.get_state(
+        thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
+    )
+    if snapshot.created_at is None:
+        raise ThreadNotFound(f"No checkpoint {checkpoint_id!r} in conversation {thread_id!r}.")
+    return snapshot
+
+
 def fork(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> RunnableConfig:
     """Branch the thread at a checkpoint; the chat continues from the returned config."""
-    get_thread(runtime, user_id, thread_id)
-    config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
-    if runtime.graph.get_state(config).created_at is None:
-        raise ThreadNotFound(f"No checkpoint {checkpoint_id!r} in conversation {thread_id!r}.")
+    get_checkpoint(runtime, user_id, thread_id, checkpoint_id)
+    # The saver's put needs the namespace spelled out; "" is the root graph's.
+    config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id, checkpoint_ns="")
     return runtime.graph.update_state(config, None)
 
 

@@ -1,0 +1,201 @@
+"""The inspector page under AppTest: it runs as the chat app's page, reached by switch_page.
+
+A page file is not AppTested as the entry point (its multipage context would be missing); the
+app's main script is, with the URL's query params set, then ``switch_page`` opens the inspector.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from memory_agent import conversation, memories, threads
+from memory_agent.persistence import MEMORIES_FILE
+from memory_agent.runtime import Runtime
+from tests.live_app import ROOT
+from ui_common import get_runtime
+
+PAGE = "pages/1_Inspector.py"
+EDITOR = "memory_editor_zed_0"
+
+
+@pytest.fixture
+def seeded(runtime: Runtime, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """Zed's two conversations, and the page's cached runtime pointed at the same data dir."""
+    list(conversation.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
+    list(conversation.send(runtime, "zed", "t2", "What do you know about me?"))
+    monkeypatch.setenv("MEMORY_AGENT_DATA_DIR", str(data_dir))
+    get_runtime.clear()
+    yield runtime
+    get_runtime().close()
+    get_runtime.clear()
+
+
+def _open(user: str = "zed", thread: str | None = "t1", tab: str = "State") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
+    at.query_params["tab"] = tab
+    at.query_params["user"] = user
+    if thread:
+        at.query_params["thread"] = thread
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _key_of(store, content: str) -> str:
+    return next(m.key for m in memories.list_memories(store, "zed") if m.content == content)
+
+
+def _dump(data_dir: Path) -> str:
+    with sqlite3.connect(data_dir / MEMORIES_FILE) as conn:
+        return "\n".join(conn.iterdump())
+
+
+def test_it_opens_on_the_user_and_thread_in_the_url(seeded: Runtime) -> None:
+    at = _open(thread="t1")
+    assert at.text_input(key="inspect_user").value == "zed"
+    assert at.selectbox(key="inspect_thread_zed").value == "t1"
+    assert _roles(at) == ["human", "ai", "tool", "tool", "ai"]
+    assert at.text[0].value == "My name is Zed and I love sailing"
+    prompt = at.code[0].value
+    assert "User loves sailing (context:" in prompt and "relevance:" in prompt
+    assert at.query_params["thread"] == "t1"
+
+
+def test_another_thread_of_the_user_can_be_picked(seeded: Runtime) -> None:
+    at = _open(thread="t1")
+    at.selectbox(key="inspect_thread_zed").set_value("t2").run()
+    assert at.text[0].value == "What do you know about me?"
+    assert at.query_params["thread"] == "t2"
+
+
+def test_bad_user_or_foreign_thread_shows_a_message_not_a_traceback(seeded: Runtime) -> None:
+    at = _open(user="not a user!")
+    assert "not a valid user id" in at.error[0].value
+    at = _open(user="eve", thread="t1")
+    assert "eve has no conversations yet" in at.info[0].value
+    assert not at.chat_message
+
+
+def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    sail = _key_of(seeded.store, "User loves sailing")
+    position = [m.key for m in memories.list_memories(seeded.store, "zed")].index(sail)
+    at.session_state[EDITOR] = {
+        "edited_rows": {position: {"content": "User loves rowing"}},
+        "added_rows": [{"content": "User has a cat"}],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key="save_memories").click().run()
+    assert not at.error
+    assert "Saved 2 change(s)" in at.success[0].value
+    stored = {m.content: m.source for m in memories.list_memories(seeded.store, "zed")}
+    assert stored == {
+        "User loves rowing": "inspector",
+        "User has a cat": "inspector",
+        "User's name is Zed": "agent",
+    }
+    assert memories.search_memories(seeded.store, "zed", "rowing", limit=1)[0].key == sail
+
+
+def test_an_edit_in_a_filtered_table_changes_the_row_that_was_shown(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    at.text_input(key="memory_filter_zed").input("user's name").run()
+    at.session_state[EDITOR] = {
+        "edited_rows": {0: {"content": "User's name is Zeddy"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert at.text_input(key="memory_filter_zed").disabled  # frozen while edits are pending
+    at.button(key="save_memories").click().run()
+    contents = {m.content for m in memories.list_memories(seeded.store, "zed")}
+    assert contents == {"User's name is Zeddy", "User loves sailing"}
+
+
+def test_a_rejected_save_names_the_row_and_changes_nothing(seeded: Runtime, data_dir: Path) -> None:
+    at = _open(tab="Memories")
+    before = _dump(data_dir)
+    at.session_state[EDITOR] = {
+        "edited_rows": {0: {"context": "fine"}, 1: {"content": "  "}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key="save_memories").click().run()
+    assert at.error[0].value.startswith("Nothing was saved. Row 2 (key ")
+    assert "content must not be empty" in at.error[0].value
+    assert _dump(data_dir) == before
+
+
+def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    first_row = memories.list_memories(seeded.store, "zed")[0].content  # the table's order
+    at.session_state[EDITOR] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    at.run()
+    at.button(key="save_memories").click().run()
+    assert len(memories.list_memories(seeded.store, "zed")) == 1
+    newest = next(s for s in at.selectbox if s.label == "Change to undo")
+    assert newest.format_func(newest.value).endswith(f" · delete by inspector · {first_row}")
+    at.button(key="undo").click().run()
+    assert "Undone" in at.success[0].value
+    assert len(memories.list_memories(seeded.store, "zed")) == 2
+
+
+def test_recall_preview_lists_what_call_model_would_recall(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    at.text_input(key="recall_query").input("I love sailing").run()
+    preview = _frame_with(at, "rank")
+    assert set(preview["content"]) == {"User loves sailing", "User's name is Zed"}
+    assert list(preview["rank"]) == [1, 2]
+    assert preview["score"].is_monotonic_decreasing
+
+
+def test_an_import_is_previewed_validated_and_applied(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    at.file_uploader(key="import_0").upload("zed.csv", b"content\nUser has a cat\n", "text/csv")
+    at.run()
+    at.radio(key="import_mode").set_value("replace").run()
+    assert "1 to create, 0 to update, 2 to delete" in at.info[0].value
+    at.button(key="import_apply").click().run()
+    assert "Imported 3 change(s)" in at.success[0].value
+    assert [m.content for m in memories.list_memories(seeded.store, "zed")] == ["User has a cat"]
+
+
+def test_an_invalid_import_is_refused_before_anything_is_written(
+    seeded: Runtime, data_dir: Path
+) -> None:
+    before = _dump(data_dir)
+    at = _open(tab="Memories")
+    at.file_uploader(key="import_0").upload("zed.csv", b"content\nok\n\n,x\n", "text/csv")
+    at.run()
+    assert "Row 3: more cells than columns" in at.error[0].value
+    assert _dump(data_dir) == before
+
+
+def test_forking_from_a_checkpoint_links_back_to_the_chat(seeded: Runtime) -> None:
+    history = threads.get_history(seeded, "zed", "t1", limit=100)
+    step_one = next(s for s in history if s.metadata["step"] == 1)
+    at = _open(thread="t1", tab="History")
+    picker = next(s for s in at.selectbox if s.label == "Checkpoint")
+    picker.select(step_one.config["configurable"]["checkpoint_id"]).run()
+    at.button(key="fork").click().run()
+    assert "Forked at step 1" in at.success[0].value
+    back = next(p for p in at.page_link if p.label == "Continue this conversation in the chat")
+    assert back.query_string == "user=zed&thread=t1"
+    assert _roles(at) == ["human", "ai"]  # the fork, now the newest checkpoint, is open
+    assert len(threads.messages(seeded, "zed", "t1")) == 2
+
+
+def _roles(at: AppTest) -> list[str]:
+    """The roles of the messages in the open tab's state view."""
+    return [m.name for m in at.chat_message]
+
+
+def _frame_with(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
