@@ -119,7 +119,7 @@ def test_a_bad_import_file_changes_nothing(cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"content": "fine"}, {"content": ""}]))
     code, _, err = cli("memories", "import", str(bad), "--user", "zed")
-    assert code == 1 and "Change 2" in err and "content must not be empty" in err
+    assert code == 1 and "Row 2: content must not be empty" in err
     _, out, _ = cli("memories", "list", "--user", "zed", "--format", "json")
     assert [r["content"] for r in json.loads(out)] == ["User loves sailing"]
 
