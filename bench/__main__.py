@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import concurrency, first_token, recall, storage, turns, writes
+from bench import concurrency, first_token, inspector, recall, storage, turns, writes
 from bench.common import Figure
 
-SUITES = [turns, storage, recall, writes, first_token, concurrency]
+SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 VERSIONS = ["langgraph", "langgraph-checkpoint-sqlite", "langchain-core", "streamlit", "sqlite-vec"]
 

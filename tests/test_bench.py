@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from bench import concurrency, first_token, recall, storage, turns, writes
-from bench.__main__ import table
+from bench import concurrency
+from bench.__main__ import SUITES, table
 
 
-@pytest.mark.parametrize("suite", [turns, storage, recall, writes, first_token, concurrency])
+@pytest.mark.parametrize("suite", SUITES)
 def test_benchmark_runs_tiny_and_reports_ratios(suite) -> None:
     figures = suite.run("tiny")
     assert figures
