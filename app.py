@@ -36,6 +36,7 @@ DRAFT = "draft_thread"  # id for the not-yet-saved "New chat"
 FLASH = "flash"  # one message for the next run: (kind, text)
 RETRY = "retry_thread"  # the thread whose pending turn the user asked to retry
 CONFIRM_DELETE = "confirm_delete"  # the thread waiting for delete confirmation
+THREAD_MENU = "thread_menu"  # the header's rename/delete popover (closed after an action)
 USER_FIELD = "user_field"
 USER_ERROR = "user_error"
 SETTING_KEYS = {
@@ -124,6 +125,7 @@ def switch_user() -> None:
 
 
 def rename_chat(runtime: Runtime, user_id: str, thread_id: str) -> None:
+    st.session_state[THREAD_MENU] = False
     try:
         renamed = threads.rename_thread(
             runtime, user_id, thread_id, st.session_state["rename_title"]
@@ -135,6 +137,7 @@ def rename_chat(runtime: Runtime, user_id: str, thread_id: str) -> None:
 
 
 def ask_to_delete(thread_id: str) -> None:
+    st.session_state[THREAD_MENU] = False
     st.session_state[CONFIRM_DELETE] = thread_id
 
 
@@ -254,7 +257,13 @@ def show_header(runtime: Runtime, user_id: str, thread: threads.Thread | None) -
     row.subheader(escape_inline(thread.title if thread else "New chat"), anchor=False)
     if thread is None:
         return
-    with row.popover("", icon=":material/more_horiz:", help="Rename or delete this chat"):
+    with row.popover(
+        "",
+        icon=":material/more_horiz:",
+        help="Rename or delete this chat",
+        key=THREAD_MENU,
+        on_change="rerun",
+    ):
         with st.form("rename", border=False):
             st.text_input("Title", value=thread.title, key="rename_title", max_chars=80)
             st.form_submit_button(
@@ -279,11 +288,11 @@ def confirm_delete(runtime: Runtime, user_id: str, thread: threads.Thread) -> No
         "memories saved in it stay (the inspector manages those).",
         icon=":material/delete:",
     )
-    yes, no, _ = st.columns([1, 1, 2])
-    yes.button(
+    buttons = st.container(horizontal=True)
+    buttons.button(
         "Delete", type="primary", on_click=delete_chat, args=(runtime, user_id, thread), key="del"
     )
-    no.button("Cancel", on_click=cancel_delete)
+    buttons.button("Cancel", on_click=cancel_delete)
 
 
 def show_intro() -> None:
@@ -434,21 +443,21 @@ with st.sidebar:
     settings, overrides = sidebar_model(runtime.settings)
     inspector_link(user_id)
 
-show_flash()
-show_header(runtime, user_id, thread)
-if thread is None:
-    show_intro()
-else:
-    for turn in conversation.history(runtime, user_id, thread_id):
-        show_turn(turn, user_id, thread_id)
-    reason = conversation.pending_error(runtime, user_id, thread_id)
-    if reason:
-        show_pending(runtime, user_id, thread_id, reason, overrides)
-
+# Read first (it is pinned to the bottom anyway) so a first message replaces the intro in place.
 prompt = st.chat_input(
     "Message Memory Agent" if settings else "Fix the model settings to send a message",
     submit_mode="disable",
     disabled=settings is None,
 )
+show_flash()
+show_header(runtime, user_id, thread)
+if thread is None and not (prompt and prompt.strip()):
+    show_intro()
+elif thread is not None:
+    for turn in conversation.history(runtime, user_id, thread_id):
+        show_turn(turn, user_id, thread_id)
+    reason = conversation.pending_error(runtime, user_id, thread_id)
+    if reason:
+        show_pending(runtime, user_id, thread_id, reason, overrides)
 if prompt is not None:
     send_message(runtime, user_id, thread_id, prompt, overrides)
