@@ -38,6 +38,17 @@ RETRY = "retry_thread"  # the thread whose pending turn the user asked to retry
 CONFIRM_DELETE = "confirm_delete"  # the thread waiting for delete confirmation
 THREAD_MENU = "thread_menu"  # the header's rename/delete popover (closed after an action)
 USER_FIELD = "user_field"
+THREAD_LIST = "thread_list"
+# A list of titles reads best left-aligned and on one line; Streamlit centres button labels.
+# Static CSS only: no user content ever goes through unsafe HTML.
+THREAD_LIST_CSS = f"""<style>
+.st-key-{THREAD_LIST} button {{ padding: 0.25rem 0.75rem; }}
+.st-key-{THREAD_LIST} button > div {{ justify-content: flex-start; width: 100%; min-width: 0; }}
+.st-key-{THREAD_LIST} button [data-testid="stMarkdownContainer"] {{ min-width: 0; }}
+.st-key-{THREAD_LIST} button p {{
+  text-align: left; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+}}
+</style>"""
 USER_ERROR = "user_error"
 SETTING_KEYS = {
     "model": "setting_model",
@@ -186,8 +197,9 @@ def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
     saved = threads.list_threads(runtime, user_id)
     if not saved:
         st.caption("No conversations yet.")
+    conversations = st.container(key=THREAD_LIST, gap="small")
     for thread in saved:
-        st.button(
+        conversations.button(
             escape_inline(thread.title or "New chat"),
             key=f"open-{thread.thread_id}",
             on_click=open_chat,
@@ -216,7 +228,7 @@ def sidebar_model(defaults: Configuration) -> tuple[Configuration | None, dict[s
         settings = None
         st.error(f"Settings not usable: {error}", icon=":material/error:")
     else:
-        st.caption(escape_inline(describe_model(settings)))
+        st.text(describe_model(settings))  # plain text: a base URL must not become a link
     if settings is not None and settings.is_offline:
         st.caption(
             "To use a real model, set `OPENAI_API_KEY`, or `MEMORY_AGENT_BASE_URL` for an "
@@ -438,6 +450,7 @@ if user_problem:
 st.query_params[USER_PARAM] = user_id
 thread_id, thread = current_thread(runtime, user_id)
 with st.sidebar:
+    st.html(THREAD_LIST_CSS)
     sidebar_threads(runtime, user_id, thread_id)
     st.divider()
     settings, overrides = sidebar_model(runtime.settings)
