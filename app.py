@@ -36,8 +36,14 @@ DRAFT = "draft_thread"  # id for the not-yet-saved "New chat"
 FLASH = "flash"  # one message for the next run: (kind, text)
 RETRY = "retry_thread"  # the thread whose pending turn the user asked to retry
 CONFIRM_DELETE = "confirm_delete"  # the thread waiting for delete confirmation
-THREAD_MENU = "thread_menu"  # the header's rename/delete popover (closed after an action)
-USER_FIELD = "user_field"
+USER_FIELD = "user_field"  # the sidebar's user id input
+USER_ERROR = "user_error"  # why the typed user id was not accepted
+SETTING_KEYS = {
+    "model": "setting_model",
+    "temperature": "setting_temperature",
+    "system_prompt": "setting_system_prompt",
+}
+
 THREAD_LIST = "thread_list"
 # A list of titles reads best left-aligned and on one line; Streamlit centres button labels.
 # Static CSS only: no user content ever goes through unsafe HTML.
@@ -49,12 +55,6 @@ THREAD_LIST_CSS = f"""<style>
   text-align: left; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
 }}
 </style>"""
-USER_ERROR = "user_error"
-SETTING_KEYS = {
-    "model": "setting_model",
-    "temperature": "setting_temperature",
-    "system_prompt": "setting_system_prompt",
-}
 
 st.set_page_config(page_title="Memory Agent", page_icon="🧠", layout="centered")
 
@@ -136,7 +136,6 @@ def switch_user() -> None:
 
 
 def rename_chat(runtime: Runtime, user_id: str, thread_id: str) -> None:
-    st.session_state[THREAD_MENU] = False
     try:
         renamed = threads.rename_thread(
             runtime, user_id, thread_id, st.session_state["rename_title"]
@@ -148,7 +147,6 @@ def rename_chat(runtime: Runtime, user_id: str, thread_id: str) -> None:
 
 
 def ask_to_delete(thread_id: str) -> None:
-    st.session_state[THREAD_MENU] = False
     st.session_state[CONFIRM_DELETE] = thread_id
 
 
@@ -269,13 +267,7 @@ def show_header(runtime: Runtime, user_id: str, thread: threads.Thread | None) -
     row.subheader(escape_inline(thread.title if thread else "New chat"), anchor=False)
     if thread is None:
         return
-    with row.popover(
-        "",
-        icon=":material/more_horiz:",
-        help="Rename or delete this chat",
-        key=THREAD_MENU,
-        on_change="rerun",
-    ):
+    with row.popover("", icon=":material/more_horiz:", help="Rename or delete this chat"):
         with st.form("rename", border=False):
             st.text_input("Title", value=thread.title, key="rename_title", max_chars=80)
             st.form_submit_button(
@@ -284,20 +276,21 @@ def show_header(runtime: Runtime, user_id: str, thread: threads.Thread | None) -
                 args=(runtime, user_id, thread.thread_id),
                 icon=":material/edit:",
             )
-        st.button(
-            "Delete conversation",
-            icon=":material/delete:",
-            on_click=ask_to_delete,
-            args=(thread.thread_id,),
-        )
-    if st.session_state.get(CONFIRM_DELETE) == thread.thread_id:
-        confirm_delete(runtime, user_id, thread)
+        if st.session_state.get(CONFIRM_DELETE) == thread.thread_id:
+            confirm_delete(runtime, user_id, thread)
+        else:
+            st.button(
+                "Delete conversation",
+                icon=":material/delete:",
+                on_click=ask_to_delete,
+                args=(thread.thread_id,),
+            )
 
 
 def confirm_delete(runtime: Runtime, user_id: str, thread: threads.Thread) -> None:
     st.warning(
         f"Delete “{escape_inline(thread.title)}”? Its messages are removed for good; "
-        "memories saved in it stay (the inspector manages those).",
+        "memories saved in it stay.",
         icon=":material/delete:",
     )
     buttons = st.container(horizontal=True)

@@ -34,15 +34,36 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         yield app
 
 
+def messages(page: Page):
+    return page.get_by_test_id("stChatMessage")
+
+
+def settled(page: Page) -> None:
+    """Wait until the script run (and any rerun it asked for) has finished.
+
+    Clicking while a run is still streaming would interrupt it; tests act on a settled page,
+    as a person does.
+    """
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
+
+
 def send(page: Page, text: str) -> None:
+    """Type a message and wait for its turn: the user's bubble and the agent's (or its error)."""
+    settled(page)
+    before = messages(page).count()
     box = page.get_by_test_id("stChatInputTextArea")
     expect(box).to_be_enabled()
     box.fill(text)
     box.press("Enter")
+    expect(messages(page)).to_have_count(before + 2)
+    settled(page)
 
 
-def messages(page: Page):
-    return page.get_by_test_id("stChatMessage")
+def open_thread_menu(page: Page) -> None:
+    settled(page)
+    page.get_by_test_id("stPopover").get_by_role("button").first.click()
+    expect(page.get_by_role("button", name="Delete conversation")).to_be_visible()
 
 
 def test_a_reply_streams_with_its_memory_note_and_survives_a_reload(
@@ -67,6 +88,7 @@ def test_a_new_chat_answers_from_what_an_earlier_chat_saved(demo_app: LiveApp, p
     expect(page.get_by_text("Saved to memory: User loves sailing")).to_have_count(1)
 
     page.get_by_test_id("stSidebar").get_by_role("button", name="New chat").click()
+    settled(page)
     expect(page.get_by_role("heading", name="New chat")).to_be_visible()
     expect(messages(page)).to_have_count(0)
     send(page, "What do you know about me?")
@@ -83,13 +105,13 @@ def test_rename_and_delete_a_conversation(demo_app: LiveApp, page: Page) -> None
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("button", name="I love sailing")).to_be_visible()
 
-    page.get_by_test_id("stPopover").get_by_role("button").click()
+    open_thread_menu(page)
     page.get_by_label("Title").fill("Boat trips")
     page.get_by_role("button", name="Rename").click()
     expect(sidebar.get_by_role("button", name="Boat trips")).to_be_visible()
     expect(page.get_by_role("heading", name="Boat trips")).to_be_visible()
 
-    page.get_by_test_id("stPopover").get_by_role("button").first.click()
+    settled(page)  # the menu stays open after Rename
     page.get_by_role("button", name="Delete conversation").click()
     expect(page.get_by_text("Delete “Boat trips”?")).to_be_visible()
     page.get_by_role("button", name="Delete", exact=True).click()
@@ -121,6 +143,7 @@ def test_a_model_error_shows_the_reason_and_retry_recovers(
         expect(page.get_by_text("The model server rejected the API key (401)")).to_be_visible()
         expect(messages(page).nth(0)).to_contain_text("I love sailing")
 
+        settled(page)
         page.get_by_role("button", name="Retry").click()
         expect(messages(page).nth(1)).to_contain_text("Back on course.")
         expect(page.get_by_role("button", name="Retry")).to_have_count(0)
