@@ -7,13 +7,21 @@ user's message, so a retry never duplicates it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 
 from memory_agent import threads
+from memory_agent.errors import describe_recorded_error
+from memory_agent.graph import RECALL_KEY
 from memory_agent.runtime import Runtime
 
 MAX_MESSAGE_LENGTH = 8_000
@@ -30,6 +38,22 @@ class MemoryNote:
     def __str__(self) -> str:
         verb = "Updated memory" if self.action == "updated" else "Saved to memory"
         return f"{verb}: {self.content}"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One chat bubble as stored: a user's message, or everything the agent did in reply to it.
+
+    An agent turn spans several stored messages (a model call that asks for tools, the tool
+    results, the final model call); the page shows them as one bubble with its memory notes.
+    """
+
+    role: Literal["user", "assistant"]
+    text: str
+    notes: tuple[MemoryNote, ...] = ()
+    recall: Mapping[str, Any] | None = None
+    """The ``RECALL_KEY`` record of the turn's first model call: the memories recalled for the
+    user's message, before anything the turn itself saved (which explains an update)."""
 
 
 def validate_message(text: Any) -> str:
@@ -67,6 +91,47 @@ def resume(
 def has_pending_turn(runtime: Runtime, user_id: str, thread_id: str) -> bool:
     """True when the thread's last turn stopped before the agent finished (e.g. a model error)."""
     return bool(threads.get_state(runtime, user_id, thread_id).next)
+
+
+def history(runtime: Runtime, user_id: str, thread_id: str) -> list[Turn]:
+    """The thread's conversation as chat bubbles, from the checkpoint (so a reload shows it all)."""
+    return turns(threads.messages(runtime, user_id, thread_id))
+
+
+def pending_error(runtime: Runtime, user_id: str, thread_id: str) -> str | None:
+    """Why the thread's last turn did not finish, in one line; ``None`` when it finished."""
+    snapshot = threads.get_state(runtime, user_id, thread_id)
+    if not snapshot.next:
+        return None
+    recorded = next((str(task.error) for task in snapshot.tasks if task.error), None)
+    return describe_recorded_error(recorded)
+
+
+def turns(messages: Sequence[BaseMessage]) -> list[Turn]:
+    """Group stored messages into bubbles: each human message, then the agent's reply to it."""
+    result: list[Turn] = []
+    reply: list[BaseMessage] = []
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            if reply:
+                result.append(_agent_turn(reply))
+                reply = []
+            result.append(Turn("user", str(message.content)))
+        else:
+            reply.append(message)
+    if reply:
+        result.append(_agent_turn(reply))
+    return result
+
+
+def _agent_turn(messages: list[BaseMessage]) -> Turn:
+    replies = [m for m in messages if isinstance(m, AIMessage)]
+    texts = [m.text for m in replies if m.text.strip()]
+    notes = tuple(note for note in map(memory_note, messages) if note)
+    recalls = [
+        m.response_metadata[RECALL_KEY] for m in replies if RECALL_KEY in m.response_metadata
+    ]
+    return Turn("assistant", "\n\n".join(texts), notes, recalls[0] if recalls else None)
 
 
 def _stream(

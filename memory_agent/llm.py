@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.outputs import ChatGenerationChunk
+from langchain_openai import ChatOpenAI
 
 from memory_agent.configuration import Configuration
 from memory_agent.demo_model import OfflineDemoModel
+from memory_agent.errors import IncompleteReplyError
 
 
 def make_chat_model(settings: Configuration) -> BaseChatModel:
@@ -36,9 +41,7 @@ def _cached_model(
     """One client per distinct setting, so each turn reuses its HTTP connection pool."""
     if model == OfflineDemoModel().model_name:
         return OfflineDemoModel()
-    from langchain_openai import ChatOpenAI
-
-    return ChatOpenAI(
+    return CompleteReplyChatOpenAI(
         model=model,
         temperature=temperature,
         base_url=base_url,
@@ -48,3 +51,20 @@ def _cached_model(
         max_retries=1,
         streaming=True,
     )
+
+
+class CompleteReplyChatOpenAI(ChatOpenAI):
+    """ChatOpenAI that fails a stream which ends without a finish reason.
+
+    A server that drops a close-delimited stream half-way looks like a normal end of stream to
+    httpx; raising here keeps the turn pending, so the page offers Retry instead of storing a
+    truncated reply as if it were complete.
+    """
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        finished = False
+        for chunk in super()._stream(*args, **kwargs):
+            finished = finished or bool((chunk.generation_info or {}).get("finish_reason"))
+            yield chunk
+        if not finished:
+            raise IncompleteReplyError("The model's stream ended before the reply was finished.")
