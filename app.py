@@ -447,7 +447,7 @@ with st.sidebar:
     sidebar_threads(runtime, user_id, thread_id)
     st.divider()
     settings, overrides = sidebar_model(runtime.settings)
-    inspector_link(user_id)
+    inspector_link(user_id, thread_id if thread else None)
 
 # Read first (it is pinned to the bottom anyway) so a first message replaces the intro in place.
 prompt = st.chat_input(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -74,6 +75,12 @@ def _delete_row(page, text: str) -> None:
     raise AssertionError(f"could not delete the row {text!r}")
 
 
+def _url_thread(page) -> str:
+    """The conversation the page is on, from its URL (the chat puts it there)."""
+    page.wait_for_url(re.compile(r"[?&]thread="))
+    return parse_qs(urlparse(page.url).query)["thread"][0]
+
+
 def _open_memories(page) -> None:
     page.get_by_role("tab", name="Memories").click()
     page.get_by_text("Recall preview").wait_for()
@@ -81,17 +88,17 @@ def _open_memories(page) -> None:
 
 def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) -> None:
     with LiveApp(tmp_path / "data") as app:
-        page.goto(f"{app.url}/?user=zed&thread=t1")
+        page.goto(f"{app.url}/?user=zed")
         _chat(page, "My name is Zed and I love sailing")
+        thread = _url_thread(page)
 
-        page.get_by_test_id("stSidebarNav").get_by_text("Inspector").click()
-        page.wait_for_url(re.compile(r"/Inspector"))
-        if "user=zed" not in page.url:  # Streamlit's nav link drops the chat's query params
-            page.goto(f"{app.url}/Inspector?user=zed&thread=t1")
+        page.get_by_role("link", name="Open in the memory inspector").last.click()
+        page.wait_for_url(re.compile(r"/Inspector\?.*user=zed"))
+        assert _url_thread(page) == thread
         said = page.get_by_role("tabpanel", name="State").get_by_test_id("stChatMessage")
         said.get_by_text("My name is Zed and I love sailing", exact=True).wait_for()
         page.get_by_text("Auto-refresh").click()
-        _chat_elsewhere(tmp_path / "data", "t1", "I work at Acme")
+        _chat_elsewhere(tmp_path / "data", thread, "I work at Acme")
         said.get_by_text("I work at Acme", exact=True).wait_for(timeout=10_000)  # no reload
 
         _open_memories(page)
@@ -103,11 +110,12 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         page.get_by_text("Saved 1 change(s)").wait_for()
         _has_cell(page, ROWING)
 
-        page.goto(f"{app.url}/?user=zed&thread=t2")
+        page.goto(f"{app.url}/?user=zed")  # a new chat
         answer = _chat(page, "What do you know about me?")
         assert "rowing" in answer and "sailing" not in answer
+        assert _url_thread(page) != thread
 
-        page.goto(f"{app.url}/Inspector?user=zed&thread=t2")
+        page.goto(f"{app.url}/Inspector?user=zed&thread={_url_thread(page)}")
         _open_memories(page)
         _has_cell(page, ROWING)
         _delete_row(page, ROWING)
