@@ -75,6 +75,10 @@ def send(
     """Add the user's message to the thread and stream the agent's turn."""
     validate_message(text)
     thread = threads.open_thread(runtime, user_id, thread_id)
+    if "store_memory" in threads.get_state(runtime, user_id, thread_id).next:
+        # The last turn stopped between the model's tool calls and their results (a crash). A
+        # model rejects a history with unanswered tool calls, so carry them out first.
+        yield from _stream(runtime, user_id, thread_id, None, settings, stop_after="store_memory")
     threads.record_activity(runtime, thread, text)
     yield from _stream(runtime, user_id, thread_id, {"messages": [HumanMessage(text)]}, settings)
 
@@ -135,11 +139,19 @@ def _agent_turn(messages: list[BaseMessage]) -> Turn:
 
 
 def _stream(
-    runtime: Runtime, user_id: str, thread_id: str, graph_input: Any, settings: dict[str, Any]
+    runtime: Runtime,
+    user_id: str,
+    thread_id: str,
+    graph_input: Any,
+    settings: dict[str, Any],
+    stop_after: str | None = None,
 ) -> Iterator[str | MemoryNote]:
     config = threads.thread_config(user_id, thread_id, **settings)
     for mode, payload in runtime.graph.stream(
-        graph_input, config, stream_mode=["messages", "updates"]
+        graph_input,
+        config,
+        stream_mode=["messages", "updates"],
+        interrupt_after=[stop_after] if stop_after else None,
     ):
         if mode == "messages":
             chunk, metadata = payload

@@ -131,3 +131,25 @@ def test_another_users_thread_cannot_be_opened(runtime: Runtime) -> None:
     with pytest.raises(threads.ThreadNotFound):
         list(conversation.send(runtime, "bob", "shared-id", "hi"))
     assert [t.thread_id for t in threads.list_threads(runtime, "bob")] == []
+
+
+def test_a_turn_cut_between_tool_calls_and_results_is_completed_before_the_next(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory_agent import graph
+
+    def upsert_memory(*args, **kwargs):
+        raise RuntimeError("killed")  # as a kill would: nothing answers the tool calls
+
+    with monkeypatch.context() as patch:
+        patch.setattr(graph.tools, "upsert_memory", upsert_memory)
+        with pytest.raises(RuntimeError):
+            list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+    assert threads.get_state(runtime, "zed", "t1").next == ("store_memory",)
+    events = list(conversation.send(runtime, "zed", "t1", "What do you know about me?"))
+    assert "You love sailing" in "".join(e for e in events if isinstance(e, str))
+    kinds = [m.type for m in threads.messages(runtime, "zed", "t1")]
+    assert kinds == ["human", "ai", "tool", "human", "ai"]
+    assert [m.content for m in memories.list_memories(runtime.store, "zed")] == [
+        "User loves sailing"
+    ]
