@@ -289,7 +289,7 @@ def _confirm_saves(messages: list[BaseMessage]) -> str:
     if saved:
         lines.append("I'll remember that " + _join(saved) + ".")
     if updated:
-        lines.append("Thanks for the update: I've changed my memory to " + _join(updated) + ".")
+        lines.append("Thanks for the update: now I remember that " + _join(updated) + ".")
     if failed:
         lines.append("I couldn't save everything: " + " ".join(failed))
     return _sign(" ".join(lines))
