@@ -203,7 +203,8 @@ def check_changes(
     """What ``apply_changes`` would write, validated the same way, without writing: a preview."""
     current = {m.key: m for m in list_memories(store, user_id)}
     writes = _plan(changes, current, source, None, now_iso())
-    _refuse_foreign_keys(store, user_id, changes, writes)
+    if source == "import":
+        _refuse_foreign_keys(store, user_id, changes, writes)
     return writes
 
 
@@ -413,7 +414,8 @@ def _commit(
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
     timestamp = now_iso()
     writes = _plan(changes, current, source, thread_id, timestamp)
-    _refuse_foreign_keys(store, user_id, changes, writes)
+    if source == "import":
+        _refuse_foreign_keys(store, user_id, changes, writes)
     ops: list[PutOp] = []
     for write in writes:
         value = write.after.stored_value() if write.after else None
@@ -469,12 +471,13 @@ def _where(change: Change, number: int) -> str:
 def _refuse_foreign_keys(
     store: BaseStore, user_id: str, changes: Sequence[Change], writes: Sequence[MemoryWrite]
 ) -> None:
-    """Refuse to create a memory under a key another user's memory already has.
+    """Refuse an import row that would create a memory under a key another user's memory has.
 
-    Keys are per-user, so such a create would not touch the other memory; but a key is how
-    exports, imports and the model name a memory, and a file carrying someone else's keys is
-    almost always the wrong user's file. Only creates with a given key are checked (assigned keys
-    are fresh UUIDs), with one batched lookup per other user.
+    Keys are per-user, so such a create would not touch the other memory; but a file carrying
+    someone else's keys is almost always the wrong user's export, and importing it would
+    silently fork their memories. Only imports are checked: the agent's tool must not fail, or
+    reveal that a key exists elsewhere, because of another user's data (the inspector's new rows
+    get fresh UUIDs). One batched lookup per other user.
     """
     given = {
         write.key: _where(change, number)

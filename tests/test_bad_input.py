@@ -206,12 +206,12 @@ def test_an_unknown_import_mode_is_refused(seeded: Runtime, data_dir: Path) -> N
     assert _dump(data_dir) == before
 
 
-def test_a_memory_of_another_user_keeps_its_key_to_itself(seeded: Runtime, data_dir: Path) -> None:
-    """Neither the model's tool nor a save may create Alice's key in Zed's namespace."""
-    before = _dump(data_dir)
-    with pytest.raises(MemoryValidationError, match="belongs to another user's memory"):
-        memories.upsert_memory(seeded.store, USER, "mine now", key="alice-secret")
-    assert _dump(data_dir) == before
+def test_the_agent_saving_under_another_users_key_writes_only_its_own_user(
+    seeded: Runtime,
+) -> None:
+    """Keys are per user: the tool neither fails on, nor touches, Alice's memory of that key."""
+    memories.upsert_memory(seeded.store, USER, "User likes tea", key="alice-secret")
+    assert memories.get_memory(seeded.store, USER, "alice-secret").content == "User likes tea"
     assert memories.get_memory(seeded.store, "alice", "alice-secret").content.startswith("Alice")
 
 

@@ -67,7 +67,6 @@ def test_bob_reads_none_of_alices_memories(runtime: Runtime, alice: dict[str, An
 def test_bob_cannot_write_alices_memories(runtime: Runtime, alice: dict[str, Any]) -> None:
     store, key = runtime.store, alice["key"]
     attempts = [
-        (lambda: memories.upsert_memory(store, "bob", "mine", key=key), "another user's"),
         (lambda: memories.delete_memory(store, "bob", key, source="inspector"), "No memory"),
         (lambda: memories.undo(store, "bob", alice["event"]), "No change"),
         (
@@ -84,6 +83,8 @@ def test_bob_cannot_write_alices_memories(runtime: Runtime, alice: dict[str, Any
     for attempt, reason in attempts:
         with pytest.raises(MemoryValidationError, match=reason):
             attempt()
+    memories.upsert_memory(store, "bob", "mine", key=key)  # Bob's own memory of that key
+    assert memories.get_memory(store, "bob", key).content == "mine"
     _alice_untouched(runtime, alice)
 
 
