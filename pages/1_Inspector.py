@@ -49,8 +49,7 @@ def choose_thread(runtime: Runtime, user: str) -> str | None:
         if wanted and wanted not in titles and st.query_params.get("user") == user:
             # The id comes from a link anyone can write: shown as text, never as Markdown.
             st.warning(
-                f"{user} has no conversation {escape_inline(wanted)}; "
-                "showing their latest one."
+                f"{user} has no conversation {escape_inline(wanted)}; showing their latest one."
             )
         if not titles:
             return None
