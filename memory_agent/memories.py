@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from langgraph.store.base import BaseStore, Item, PutOp
+from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from memory_agent.configuration import validate_user_id
 
@@ -30,6 +30,12 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 SOURCES = ("agent", "inspector", "import")
 EXPORT_COLUMNS = ["key", "content", "context", "created_at", "updated_at", "thread_id", "source"]
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+THREAD_ID_PATTERN = re.compile(r"^[\w\-.:@]{1,128}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+"""A CSV cell a spreadsheet would run as a formula (after any quotes already guarding one)."""
+_GUARDED = re.compile(r"^'+[=+\-@\t\r]")
 _PAGE = 1_000
 
 Source = Literal["agent", "inspector", "import"]
@@ -136,8 +142,10 @@ def get_memory(store: BaseStore, user_id: str, key: str) -> Memory | None:
 
 def search_memories(store: BaseStore, user_id: str, query: str, limit: int = 10) -> list[Memory]:
     """The memories most like ``query``, best first, with scores: what ``call_model`` recalls."""
-    items = store.search(memory_namespace(user_id), query=query or None, limit=limit)
-    return [_to_memory(item) for item in items]
+    namespace = memory_namespace(user_id)
+    items = store.search(namespace, query=query or None, limit=limit)
+    # A prefix search also matches deeper namespaces; only the user's own memories are recalled.
+    return [_to_memory(item) for item in items if item.namespace == namespace]
 
 
 def history(store: BaseStore, user_id: str, memory_key: str | None = None) -> list[HistoryEvent]:
@@ -194,7 +202,10 @@ def check_changes(
 ) -> list[MemoryWrite]:
     """What ``apply_changes`` would write, validated the same way, without writing: a preview."""
     current = {m.key: m for m in list_memories(store, user_id)}
-    return _plan(changes, current, source, None, now_iso())
+    writes = _plan(changes, current, source, None, now_iso())
+    if source == "import":
+        _refuse_foreign_keys(store, user_id, changes, writes)
+    return writes
 
 
 def undo(store: BaseStore, user_id: str, event_id: str) -> MemoryWrite:
@@ -256,12 +267,28 @@ def export_json(memories: Iterable[Memory], user_id: str) -> str:
 
 
 def export_csv(memories: Iterable[Memory]) -> str:
+    """CSV for people and spreadsheets; cells a spreadsheet would run as formulas are guarded.
+
+    A cell starting with ``= + - @``, a tab or a CR gets a leading ``'`` (so does one that
+    already starts with quotes before such a character); ``parse_import`` removes exactly that
+    quote, so an export imports back as it was.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for m in memories:
-        writer.writerow({c: getattr(m, c) or "" for c in EXPORT_COLUMNS})
+        writer.writerow({c: neutralise_cell(str(getattr(m, c) or "")) for c in EXPORT_COLUMNS})
     return buffer.getvalue()
+
+
+def neutralise_cell(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs as a formula (see ``export_csv``)."""
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def restore_cell(text: str) -> str:
+    """Undo ``neutralise_cell``: drop the one quote it adds, and only that."""
+    return text[1:] if _GUARDED.match(text) else text
 
 
 def parse_import(data: bytes, filename: str) -> list[dict[str, Any]]:
@@ -284,6 +311,10 @@ def parse_import(data: bytes, filename: str) -> list[dict[str, Any]]:
         raise MemoryValidationError(
             f"{filename} has {len(rows)} rows; the limit is {MAX_IMPORT_ROWS}."
         )
+    if not rows:
+        # An empty file is a mistake far more often than a wish; in replace mode it would
+        # delete every memory.
+        raise MemoryValidationError(f"{filename} has no memories to import.")
     return rows
 
 
@@ -298,27 +329,38 @@ def import_changes(
         raise MemoryValidationError(f"Import mode must be 'merge' or 'replace', got {mode!r}.")
     current = {m.key: m for m in list_memories(store, user_id)}
     changes: list[Change] = []
+    first_row: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
         unknown = set(row) - set(EXPORT_COLUMNS) - {"score"}
         if unknown:
             raise MemoryValidationError(
                 f"Row {number}: unknown column(s) {', '.join(sorted(unknown))}."
             )
-        key = row.get("key") or None
+        key = row.get("key")
+        if key == "":
+            key = None
         if key is not None and not isinstance(key, str):
-            raise MemoryValidationError(f"Row {number}: key must be text.")
+            raise MemoryValidationError(f"Row {number}: key must be text, got {_kind(key)}.")
         label = f"Row {number}" + (f" (key {key})" if key else "")
-        carried = {k: row[k] for k in ("created_at", "thread_id") if row.get(k)}
+        if key is not None:
+            if key in first_row:
+                raise MemoryValidationError(
+                    f"{label}: key {key} appears more than once in the file "
+                    f"(first in row {first_row[key]})."
+                )
+            first_row[key] = number
+        try:
+            carried = _import_fields(row)
+        except MemoryValidationError as error:
+            raise MemoryValidationError(f"{label}: {error}.") from None
+        content, context = row.get("content"), row.get("context")
+        context = "" if context is None else context  # a wrong type is refused, not blanked
         if key and key in current:
             old = current[key]
-            if (old.content, old.context) != (row.get("content"), row.get("context") or ""):
-                changes.append(
-                    Change("update", key, row.get("content"), row.get("context") or "", label=label)
-                )
+            if (old.content, old.context) != (content, context):
+                changes.append(Change("update", key, content, context, label=label))
         else:
-            changes.append(
-                Change("create", key, row.get("content"), row.get("context") or "", carried, label)
-            )
+            changes.append(Change("create", key, content, context, carried, label))
     if mode == "replace":
         listed = {row.get("key") for row in rows}
         changes += [
@@ -333,13 +375,25 @@ def import_changes(
 
 
 def validate_text(value: Any, name: str, limit: int, *, required: bool) -> str:
-    """Content and context are strings without NUL bytes, within ``limit`` characters."""
+    """Content and context are printable strings within ``limit`` characters.
+
+    NUL bytes and other control characters (tab and line breaks aside) would reach terminals,
+    CSV files and the prompt as invisible commands; a lone surrogate cannot be encoded as UTF-8,
+    so it would break every later export or page render of the memory.
+    """
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise MemoryValidationError(f"{name} must be text, got {type(value).__name__}")
+        raise MemoryValidationError(f"{name} must be text, got {_kind(value)}")
     if "\x00" in value:
         raise MemoryValidationError(f"{name} contains a NUL byte")
+    control = _CONTROL.search(value)
+    if control:
+        raise MemoryValidationError(
+            f"{name} contains the control character U+{ord(control.group()):04X}"
+        )
+    if _SURROGATE.search(value):
+        raise MemoryValidationError(f"{name} contains an unpaired surrogate (invalid Unicode)")
     if required and not value.strip():
         raise MemoryValidationError(f"{name} must not be empty")
     if len(value) > limit:
@@ -360,6 +414,8 @@ def _commit(
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
     timestamp = now_iso()
     writes = _plan(changes, current, source, thread_id, timestamp)
+    if source == "import":
+        _refuse_foreign_keys(store, user_id, changes, writes)
     ops: list[PutOp] = []
     for write in writes:
         value = write.after.stored_value() if write.after else None
@@ -395,7 +451,7 @@ def _plan(
     writes: list[MemoryWrite] = []
     touched: set[str] = set()
     for number, change in enumerate(changes, start=1):
-        where = change.label or f"Change {number}" + (f" (key {change.key})" if change.key else "")
+        where = _where(change, number)
         try:
             write = _validated_write(change, current, source, thread_id, timestamp)
         except MemoryValidationError as error:
@@ -405,6 +461,57 @@ def _plan(
         touched.add(write.key)
         writes.append(write)
     return writes
+
+
+def _where(change: Change, number: int) -> str:
+    """How an error names a change: its label, else its position (and key)."""
+    return change.label or f"Change {number}" + (f" (key {change.key})" if change.key else "")
+
+
+def _refuse_foreign_keys(
+    store: BaseStore, user_id: str, changes: Sequence[Change], writes: Sequence[MemoryWrite]
+) -> None:
+    """Refuse an import row that would create a memory under a key another user's memory has.
+
+    Keys are per-user, so such a create would not touch the other memory; but a file carrying
+    someone else's keys is almost always the wrong user's export, and importing it would
+    silently fork their memories. Only imports are checked: the agent's tool must not fail, or
+    reveal that a key exists elsewhere, because of another user's data (the inspector's new rows
+    get fresh UUIDs). One batched lookup per other user.
+    """
+    given = {
+        write.key: _where(change, number)
+        for number, (change, write) in enumerate(zip(changes, writes, strict=True), start=1)
+        if write.action == "create" and change.key
+    }
+    if not given:
+        return
+    own = memory_namespace(user_id)
+    ops = [
+        GetOp(namespace, key)
+        for namespace in _memory_namespaces(store)
+        if namespace != own
+        for key in given
+    ]
+    taken = {item.key for item in store.batch(ops) if item is not None}
+    for key, where in given.items():
+        if key in taken:
+            raise MemoryValidationError(
+                f"{where}: key {key} belongs to another user's memory; remove the key to "
+                "import the row as a new memory"
+            )
+
+
+def _memory_namespaces(store: BaseStore) -> list[tuple[str, ...]]:
+    """Every user's memory namespace (the store pages its results)."""
+    namespaces: list[tuple[str, ...]] = []
+    while True:
+        page = store.list_namespaces(
+            prefix=(MEMORY_NAMESPACE,), max_depth=2, limit=_PAGE, offset=len(namespaces)
+        )
+        namespaces.extend(page)
+        if len(page) < _PAGE:
+            return namespaces
 
 
 def _validated_write(
@@ -417,7 +524,7 @@ def _validated_write(
     if change.action not in ("create", "update", "delete"):
         raise MemoryValidationError(f"unknown action {change.action!r}")
     if change.key is not None and (
-        not isinstance(change.key, str) or not _KEY_PATTERN.match(change.key)
+        not isinstance(change.key, str) or not _KEY_PATTERN.fullmatch(change.key)
     ):
         raise MemoryValidationError("key must be 1-100 letters, digits, '-' or '_'")
     before = current.get(change.key) if change.key else None
@@ -447,10 +554,8 @@ def _validated_write(
         return MemoryWrite("update", before.key, before, after)
     if before is not None:
         raise MemoryValidationError("a memory with this key already exists")
-    created_at = _valid_timestamp(change.fields.get("created_at")) or timestamp
-    carried_thread = change.fields.get("thread_id")
-    if carried_thread is not None and not isinstance(carried_thread, str):
-        raise MemoryValidationError("thread_id must be text")
+    created_at = _valid_timestamp(change.fields.get("created_at"), "created_at") or timestamp
+    carried_thread = _valid_thread_id(change.fields.get("thread_id"))
     after = Memory(
         key=change.key or str(uuid.uuid4()),
         content=content,
@@ -463,13 +568,66 @@ def _validated_write(
     return MemoryWrite("create", after.key, None, after)
 
 
-def _valid_timestamp(value: Any) -> str | None:
+def _import_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate an import row's bookkeeping columns; the ones a created memory carries over.
+
+    ``updated_at``, ``source`` and ``score`` are set by the import itself, but a wrong value
+    there still means the file is not what it claims to be, so it is refused too.
+    """
+    _valid_timestamp(row.get("updated_at"), "updated_at")
+    source = row.get("source")
+    if source not in (None, "") and source not in SOURCES:
+        raise MemoryValidationError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    score = row.get("score")
+    if score not in (None, "") and not _is_number(score):
+        raise MemoryValidationError(f"score must be a number, got {str(score)[:40]!r}")
+    carried = {
+        "created_at": _valid_timestamp(row.get("created_at"), "created_at"),
+        "thread_id": _valid_thread_id(row.get("thread_id")),
+    }
+    return {k: v for k, v in carried.items() if v}
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number, or CSV text that spells one."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _valid_thread_id(value: Any) -> str | None:
     if value in (None, ""):
         return None
+    if not isinstance(value, str):
+        raise MemoryValidationError(f"thread_id must be text, got {_kind(value)}")
+    if not THREAD_ID_PATTERN.fullmatch(value):
+        raise MemoryValidationError(
+            f"thread_id {value[:40]!r} must be 1-128 letters, digits or _ - . : @"
+        )
+    return value
+
+
+def _kind(value: Any) -> str:
+    """A value's type as a JSON file spells it, for error messages."""
+    names = {bool: "boolean", int: "number", float: "number", list: "list", dict: "object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _valid_timestamp(value: Any, name: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise MemoryValidationError(f"{name} must be an ISO 8601 time, got {_kind(value)}")
     try:
-        parsed = datetime.fromisoformat(str(value))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise MemoryValidationError(f"created_at {value!r} is not an ISO 8601 time") from None
+        raise MemoryValidationError(f"{name} {value[:40]!r} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.isoformat(timespec="milliseconds")
@@ -516,7 +674,9 @@ def _all_items(
 
 def _parse_json_rows(text: str, filename: str) -> list[dict[str, Any]]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_fields)
+    except MemoryValidationError as error:
+        raise MemoryValidationError(f"{filename}: {error}") from None
     except json.JSONDecodeError as error:
         raise MemoryValidationError(
             f"{filename} is not valid JSON: {error.msg} at line {error.lineno}."
@@ -531,7 +691,24 @@ def _parse_json_rows(text: str, filename: str) -> list[dict[str, Any]]:
             raise MemoryValidationError(
                 f"Row {number}: expected an object, got {type(row).__name__}."
             )
+        try:
+            json.dumps(row, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            # JSON can spell a lone surrogate ("\ud800"); it is not text any page can show.
+            raise MemoryValidationError(
+                f"Row {number}: contains an unpaired surrogate (invalid Unicode)."
+            ) from None
     return rows
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a field twice (``json`` would keep the last)."""
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        names = [name for name, _ in pairs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise MemoryValidationError(f"a JSON object repeats the field(s) {', '.join(repeated)}.")
+    return fields
 
 
 def _parse_csv_rows(text: str, filename: str) -> list[dict[str, Any]]:
@@ -552,7 +729,7 @@ def _parse_csv_rows(text: str, filename: str) -> list[dict[str, Any]]:
                 raise MemoryValidationError(
                     f"Row {reader.line_num - 1}: fewer cells than columns in the header."
                 )
-            rows.append(row)
+            rows.append({column: restore_cell(value) for column, value in row.items()})
         return rows
     except csv.Error as error:
         raise MemoryValidationError(

@@ -64,10 +64,11 @@ def changes_from_editor(shown: pd.DataFrame, editor_state: Mapping[str, Any]) ->
     """
     deleted = {_position(p, shown) for p in editor_state.get("deleted_rows") or []}
     changes = [_deletion(shown, position) for position in sorted(deleted)]
-    for raw_position, edits in sorted(
-        (editor_state.get("edited_rows") or {}).items(), key=lambda item: int(item[0])
-    ):
-        position = _position(raw_position, shown)
+    edited = {
+        _position(raw, shown): edits
+        for raw, edits in (editor_state.get("edited_rows") or {}).items()
+    }
+    for position, edits in sorted(edited.items()):
         if position not in deleted:
             update = _update(shown, position, edits)
             if update:

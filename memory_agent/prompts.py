@@ -44,5 +44,10 @@ def render_system_prompt(template: str, memories: Iterable[Mapping], time: str) 
 
 
 def _one_line(text: str) -> str:
-    """Memories are single lines in the prompt, so stored text cannot forge a new entry."""
-    return " ".join(str(text).split())
+    """Memory text as one line with no angle brackets, so it stays data inside the block.
+
+    On one line, stored text cannot start a new ``- [id: …]`` entry; with ``<`` and ``>``
+    escaped, it cannot close ``</memories>`` and write instructions after the block.
+    """
+    flat = " ".join(str(text).split())
+    return flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -7,7 +7,6 @@ conversations is one query, and every function here checks ownership before it r
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +16,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
 from memory_agent.configuration import validate_user_id
-from memory_agent.memories import now_iso
+from memory_agent.memories import THREAD_ID_PATTERN, now_iso
 from memory_agent.runtime import Runtime
 
 THREADS_NAMESPACE = ("threads",)
 MAX_TITLE_LENGTH = 80
-_THREAD_ID_PATTERN = re.compile(r"^[\w\-.:@]{1,128}$")
 
 
 class ThreadNotFound(LookupError):
@@ -43,7 +41,8 @@ def new_thread_id() -> str:
 
 
 def validate_thread_id(thread_id: Any) -> str:
-    if not isinstance(thread_id, str) or not _THREAD_ID_PATTERN.match(thread_id):
+    # fullmatch: with match, "$" would also accept a trailing newline.
+    if not isinstance(thread_id, str) or not THREAD_ID_PATTERN.fullmatch(thread_id):
         raise ValueError(f"thread id {thread_id!r} must be 1-128 letters, digits or _ - . : @")
     return thread_id
 
@@ -63,11 +62,17 @@ def get_thread(runtime: Runtime, user_id: str, thread_id: str) -> Thread:
 
 
 def open_thread(runtime: Runtime, user_id: str, thread_id: str | None = None) -> Thread:
-    """The user's thread, created (untitled) when it does not exist yet."""
+    """The user's thread, created (untitled) when it does not exist yet.
+
+    A thread id that has checkpoints but no owner (written by another tool, or left from before
+    the registry) is not handed to whoever asks first: it is refused like a foreign thread.
+    """
     thread_id = validate_thread_id(thread_id or new_thread_id())
     item = runtime.store.get(THREADS_NAMESPACE, thread_id)
     if item is not None:
         return get_thread(runtime, user_id, thread_id)
+    if runtime.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None:
+        raise ThreadNotFound(f"No conversation {thread_id!r} for user {user_id!r}.")
     now = now_iso()
     thread = Thread(thread_id, validate_user_id(user_id), "", now, now)
     _save(runtime, thread)

@@ -14,7 +14,7 @@ from langgraph.types import StateSnapshot
 from memory_agent import inspection, memories, memory_table, threads
 from memory_agent.configuration import validate_user_id
 from memory_agent.runtime import Runtime
-from ui_common import get_runtime
+from ui_common import escape_inline, get_runtime
 
 REFRESH_SECONDS = 2
 HISTORY_PAGE_SIZE = 10
@@ -47,7 +47,10 @@ def choose_thread(runtime: Runtime, user: str) -> str | None:
     wanted = st.query_params.get("thread")
     with st.sidebar:
         if wanted and wanted not in titles and st.query_params.get("user") == user:
-            st.warning(f"{user} has no conversation {wanted!r}; showing their latest one.")
+            # The id comes from a link anyone can write: shown as text, never as Markdown.
+            st.warning(
+                f"{user} has no conversation {escape_inline(wanted)}; showing their latest one."
+            )
         if not titles:
             return None
         ids = list(titles)
@@ -167,7 +170,7 @@ def show_recall(snapshot: StateSnapshot) -> None:
     if recall is None:
         st.caption("The model has not been called in this conversation yet.")
         return
-    st.markdown(f"Recall query: **{recall.query}** · at {recall.time}")
+    st.markdown(f"Recall query: **{escape_inline(recall.query)}** · at {recall.time}")
     recalled = pd.DataFrame(recall.memories, columns=["score", "content", "context", "key"])
     st.dataframe(recalled, hide_index=True)
     st.markdown("System prompt, exactly as sent:")
@@ -408,7 +411,7 @@ def export_and_import(runtime: Runtime, user: str) -> None:
             return
         st.session_state["import_version"] = uploads + 1
         reset_editor(user)
-        flash(f"Imported {len(planned)} change(s) from {upload.name}.")
+        flash(f"Imported {len(planned)} change(s) from {escape_inline(upload.name)}.")
         st.rerun()
 
 
