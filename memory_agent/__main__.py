@@ -330,7 +330,9 @@ def _print_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str] | None 
             sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
         )
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(
+            {c: memories.neutralise_cell(_csv_text(row.get(c))) for c in columns} for row in rows
+        )
         return
     if not rows:
         print("(none)")
@@ -340,6 +342,10 @@ def _print_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str] | None 
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _csv_text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _cell(value: Any) -> str:

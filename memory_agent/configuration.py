@@ -158,7 +158,7 @@ def validate_user_id(user_id: Any) -> str:
         raise ValueError("user_id must not be empty")
     if len(user_id) > MAX_USER_ID_LENGTH:
         raise ValueError(f"user_id is {len(user_id)} characters; the limit is {MAX_USER_ID_LENGTH}")
-    if not _USER_ID_PATTERN.match(user_id):
+    if not _USER_ID_PATTERN.fullmatch(user_id):
         raise ValueError(
             f"user_id {user_id!r} may only contain letters, digits and _ - @ + "
             "(it names the user's memory namespace)"

@@ -115,18 +115,14 @@ def test_a_csv_export_guards_formulas_and_imports_back_losslessly(runtime: Runti
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="__main__._print_rows writes `threads list` / `memories history --format csv` cells "
-    "unguarded; it should pass each cell through memories.neutralise_cell",
-)
 def test_cli_csv_listings_guard_formulas_too(
     runtime: Runtime, data_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:
     threads.open_thread(runtime, "zed", "t1")
     threads.rename_thread(runtime, "zed", "t1", FORMULAS[0])
-    assert main(
-        ["--data-dir", str(data_dir), "threads", "list", "--user", "zed", "--format", "csv"]
+    assert (
+        main(["--data-dir", str(data_dir), "threads", "list", "--user", "zed", "--format", "csv"])
+        == 0
     )
     cells = [c for row in csv.reader(io.StringIO(capsys.readouterr().out)) for c in row]
     assert FORMULAS[0] not in cells

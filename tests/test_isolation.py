@@ -248,11 +248,6 @@ def test_the_cli_refuses_bob_alices_thread_and_keys(
     _alice_untouched(runtime, alice)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="configuration.validate_user_id uses _USER_ID_PATTERN.match with '$', which accepts "
-    "a trailing newline: 'alice\\n' is a second namespace that looks like Alice's; use fullmatch",
-)
 def test_a_user_id_with_a_trailing_newline_is_refused() -> None:
     from memory_agent.configuration import validate_user_id
 
