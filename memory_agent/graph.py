@@ -5,6 +5,7 @@ START → call_model ─(tool calls?)→ store_memory → call_model … → END
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -101,7 +102,7 @@ def _run_tool_call(call: dict[str, Any], config: RunnableConfig, store: BaseStor
         write = tools.upsert_memory(
             content=args["content"],
             context=args.get("context", ""),
-            memory_id=args.get("memory_id"),
+            memory_id=args.get("memory_id") or key_for_call(call["id"]),
             config=config,
             store=store,
         )
@@ -118,6 +119,12 @@ def _run_tool_call(call: dict[str, Any], config: RunnableConfig, store: BaseStor
 
 
 _PAST = {"create": "created", "update": "updated"}
+
+
+def key_for_call(call_id: str) -> str:
+    """A new memory's key, derived from its tool call: a turn re-run after a crash (its tool calls
+    repeated) rewrites the same memory instead of adding a second one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"memory-agent:tool-call:{call_id}"))
 
 
 def route_message(state: State) -> Literal["store_memory", "__end__"]:

@@ -169,8 +169,13 @@ def upsert_memory(
     thread_id: str | None = None,
     source: Source = "agent",
 ) -> MemoryWrite:
-    """Create a memory, or update the one with ``key`` in place. The agent's tool calls this."""
+    """Create a memory, or update the one with ``key`` in place. The agent's tool calls this.
+
+    Writing what is already stored changes nothing (a re-run turn repeats its tool calls).
+    """
     existing = get_memory(store, user_id, key) if key else None
+    if existing and (existing.content, existing.context) == (content, context):
+        return MemoryWrite("update", existing.key, existing, existing)
     if existing:
         change = Change("update", key, content, context)
     else:

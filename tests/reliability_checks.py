@@ -49,5 +49,10 @@ def unanswered_tool_calls(runtime: Runtime, user: str, thread: str) -> list[str]
             if later.type != "tool":
                 break
             answered.add(later.tool_call_id)
-        problems += [call["id"] for call in calls if call["id"] not in answered]
+        problems += [
+            f"{call['id']} at message {index} of {len(messages)}: "
+            + " | ".join(f"{m.type}:{str(m.content)[:40]}" for m in messages[index - 1 : index + 3])
+            for call in calls
+            if call["id"] not in answered
+        ]
     return problems

@@ -153,3 +153,17 @@ def test_a_turn_cut_between_tool_calls_and_results_is_completed_before_the_next(
     assert [m.content for m in memories.list_memories(runtime.store, "zed")] == [
         "User loves sailing"
     ]
+
+
+def test_a_re_run_store_memory_rewrites_the_same_memory(runtime: Runtime) -> None:
+    from memory_agent.graph import store_memory
+
+    list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+    calls_message = threads.messages(runtime, "zed", "t1")[1]
+    config = threads.thread_config("zed", "t1")
+    # What a restart does when the store write landed but the checkpoint after it did not.
+    store_memory({"messages": [calls_message]}, config, store=runtime.store)
+    assert [m.content for m in memories.list_memories(runtime.store, "zed")] == [
+        "User loves sailing"
+    ]
+    assert [e.action for e in memories.history(runtime.store, "zed")] == ["create"]
