@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 from tests.live_app import free_port
 
 SERVICE_USER = "postgres"
@@ -120,6 +122,14 @@ class PostgresServer:
     @staticmethod
     def _as_service() -> list[str]:
         return ["runuser", "-u", SERVICE_USER, "--"] if os.geteuid() == 0 else []
+
+
+def dump_store(url: str) -> str:
+    """Every row of the memory store (items and vectors) as text, to compare before and after."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT * FROM store ORDER BY prefix, key").fetchall()
+        rows += conn.execute("SELECT * FROM store_vectors ORDER BY prefix, key").fetchall()
+    return "\n".join(map(repr, rows))
 
 
 def _binaries() -> Path:
