@@ -9,6 +9,7 @@ same tables. Connection failures become one sentence that says what to fix.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import psycopg
@@ -25,6 +26,7 @@ CONNECT_TIMEOUT_S = 5
 POOL_SIZE = 8
 """Connections per app server: enough for a handful of concurrent turns, small enough that ten
 servers stay under Postgres's default ``max_connections`` of 100."""
+SETUP_TIMEOUT_S = 60
 SETUP_LOCK = 7_531_642
 """Advisory-lock key held while creating tables, so concurrent first starts take turns."""
 INDEX_FIELDS = ["content"]
@@ -115,8 +117,20 @@ def index_config(settings: Configuration) -> dict[str, Any]:
 
 
 def setup(conn: psycopg.Connection[Any], saver: PostgresSaver, store: PostgresStore) -> None:
-    """Create or migrate the tables once, whichever app server gets there first."""
-    conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+    """Create or migrate the tables once, whichever app server gets there first.
+
+    The lock is polled, not awaited: the store's ``CREATE INDEX CONCURRENTLY`` waits for every
+    running statement to end, so a second server blocked inside ``pg_advisory_lock`` would wait
+    on the first while the first waits on it, and both would hang.
+    """
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
+    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (SETUP_LOCK,)).fetchone()["ok"]:
+        if time.monotonic() > deadline:
+            raise DatabaseError(
+                f"Another app server has been setting up the database for {SETUP_TIMEOUT_S} s; "
+                "try again when it has started."
+            )
+        time.sleep(0.1)
     try:
         ensure_vector_extension(conn)
         saver.setup()

@@ -25,7 +25,6 @@ BOTH_BACKENDS = {
     "tests.test_memories",
     "tests.test_threads",
     "tests.test_inspector_page",
-    "tests.test_postgres",
 }
 """Test modules that run on each backend; the rest exercise SQLite only (and once)."""
 _databases = itertools.count()
