@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -55,6 +56,13 @@ class PostgresServer:
 
     def _start(self) -> None:
         if os.geteuid() == 0:
+            try:
+                pwd.getpwnam(SERVICE_USER)
+            except KeyError:
+                raise PostgresUnavailable(
+                    f"Postgres will not run as root and there is no {SERVICE_USER!r} user to run "
+                    "it as: apt-get install postgresql (or useradd --system postgres)"
+                ) from None
             os.chmod(self.root, 0o755)
             shutil.chown(self.root, SERVICE_USER)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "utf8")
