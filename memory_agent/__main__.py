@@ -3,6 +3,7 @@
     python -m memory_agent chat --user zed "My name is Zed"
     python -m memory_agent memories list --user zed --format json
     python -m memory_agent state --user zed --thread T
+    python -m memory_agent migrate --from-sqlite data --to postgresql://host/db
 
 Errors print one line to stderr and exit 1; nothing is half-written.
 """
@@ -20,11 +21,11 @@ from typing import Any
 
 import openai
 
-from memory_agent import conversation, memories, threads
+from memory_agent import conversation, memories, migrate, threads
 from memory_agent.configuration import Configuration
 from memory_agent.errors import describe_model_error
 from memory_agent.llm import describe_model
-from memory_agent.persistence import EmbeddingMismatch, default_data_dir, open_sqlite, reindex
+from memory_agent.persistence import EmbeddingMismatch, open_persistence, reindex
 from memory_agent.runtime import Runtime, open_runtime
 
 QUIT_WORDS = {"exit", "quit", "/quit", "/exit"}
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="data directory (default: $MEMORY_AGENT_DATA_DIR or ./data)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="use PostgreSQL instead of the data directory "
+        "(default: $MEMORY_AGENT_DATABASE_URL if set)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -125,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
         "reindex", help="re-embed every memory with the configured embedding"
     )
     index.set_defaults(handler=_reindex)
+
+    move = commands.add_parser(
+        "migrate", help="copy a SQLite data directory into a PostgreSQL database (idempotent)"
+    )
+    move.add_argument("--from-sqlite", type=Path, required=True, metavar="DIR")
+    move.add_argument("--to", required=True, metavar="URL", help="postgresql://…")
+    move.set_defaults(handler=_migrate)
     return parser
 
 
@@ -283,7 +297,9 @@ def _state(args: argparse.Namespace) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     settings = Configuration.from_runnable_config()
-    persistence = open_sqlite(args.data_dir or default_data_dir(), settings, check_embedding=False)
+    persistence = open_persistence(
+        settings, args.data_dir, args.database_url, check_embedding=False
+    )
     try:
         count = reindex(persistence, settings)
     finally:
@@ -294,11 +310,17 @@ def _reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    counts = migrate.migrate(args.from_sqlite, args.to, Configuration.from_runnable_config())
+    print(counts.summary())
+    return 0
+
+
 # ---- helpers -------------------------------------------------------------------------------
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
-    return open_runtime(args.data_dir)
+    return open_runtime(args.data_dir, args.database_url)
 
 
 def _user(args: argparse.Namespace) -> str:

@@ -1,8 +1,11 @@
-"""Where conversations and memories live: one data directory with two SQLite files.
+"""Where conversations and memories live: a SQLite data directory, or a PostgreSQL database.
 
-``conversations.sqlite`` holds LangGraph checkpoints (``SqliteSaver``); ``memories.sqlite`` holds
-the store (``SqliteStore`` with a sqlite-vec index). Each has its own connection: the saver and the
-store lock and commit independently, and sharing one connection breaks their transactions.
+This is the one place that chooses: ``MEMORY_AGENT_DATABASE_URL`` (or ``--database-url``) selects
+PostgreSQL + pgvector, which several app servers can share; otherwise one data directory holds two
+SQLite files. ``conversations.sqlite`` holds LangGraph checkpoints (``SqliteSaver``);
+``memories.sqlite`` holds the store (``SqliteStore`` with a sqlite-vec index). Each has its own
+connection: the saver and the store lock and commit independently, and sharing one connection
+breaks their transactions. Everything above this module sees only a checkpointer and a store.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import BaseStore
+from langgraph.store.postgres import PostgresStore
 from langgraph.store.sqlite import SqliteStore
 
-from memory_agent import memories
+from memory_agent import memories, postgres
 from memory_agent.configuration import Configuration
 from memory_agent.embeddings import make_embeddings
 
@@ -48,6 +53,50 @@ class Persistence:
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("MEMORY_AGENT_DATA_DIR") or "data")
+
+
+def default_database_url() -> str | None:
+    return os.environ.get("MEMORY_AGENT_DATABASE_URL") or None
+
+
+def open_persistence(
+    settings: Configuration,
+    data_dir: str | Path | None = None,
+    database_url: str | None = None,
+    *,
+    check_embedding: bool = True,
+) -> Persistence:
+    """PostgreSQL if a database URL is given or set in the environment; else the data directory.
+
+    A database URL wins over a data directory: app servers sharing one database must not fall back
+    to a private directory because one of them was started with ``--data-dir``.
+    """
+    url = database_url or default_database_url()
+    if url:
+        return open_postgres(url, settings, check_embedding=check_embedding)
+    return open_sqlite(data_dir or default_data_dir(), settings, check_embedding=check_embedding)
+
+
+def open_postgres(
+    url: str, settings: Configuration, *, check_embedding: bool = True
+) -> Persistence:
+    """Connect to (and on first start, set up) the database's checkpointer and store."""
+    conn = postgres.connect(url)
+    pool = None
+    try:
+        pool = postgres.open_pool(url)
+        checkpointer = PostgresSaver(pool)
+        store = PostgresStore(pool, index=postgres.index_config(settings))
+        postgres.setup(conn, checkpointer, store)
+        if check_embedding:
+            check_index_embedding(store, settings)
+    except Exception:
+        if pool is not None:
+            pool.close()
+        raise
+    finally:
+        conn.close()
+    return Persistence(checkpointer, store, postgres.describe(url), pool.close)
 
 
 def open_sqlite(
@@ -111,6 +160,8 @@ def check_index_embedding(store: BaseStore, settings: Configuration) -> None:
 
 def reindex(persistence: Persistence, settings: Configuration) -> int:
     """Re-embed every memory with the configured embedding and record it; returns the count."""
+    if isinstance(persistence.store, PostgresStore):
+        postgres.fit_vector_column(persistence.store, settings.embedding_dims)
     count = memories.reindex(persistence.store)
     persistence.store.put(
         META_NAMESPACE,

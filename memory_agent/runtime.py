@@ -12,7 +12,7 @@ from langgraph.store.base import BaseStore
 
 from memory_agent.configuration import Configuration
 from memory_agent.graph import build_graph
-from memory_agent.persistence import default_data_dir, open_sqlite
+from memory_agent.persistence import open_persistence
 
 
 @dataclass
@@ -27,10 +27,11 @@ class Runtime:
     close: Callable[[], None]
 
 
-def open_runtime(data_dir: str | Path | None = None) -> Runtime:
-    """Open the embedded SQLite data directory (``MEMORY_AGENT_DATA_DIR`` or ``./data``)."""
+def open_runtime(data_dir: str | Path | None = None, database_url: str | None = None) -> Runtime:
+    """Open PostgreSQL (``database_url`` or ``MEMORY_AGENT_DATABASE_URL``) if given, else the
+    SQLite data directory (``data_dir``, ``MEMORY_AGENT_DATA_DIR`` or ``./data``)."""
     settings = Configuration.from_runnable_config()
-    persistence = open_sqlite(data_dir or default_data_dir(), settings)
+    persistence = open_persistence(settings, data_dir, database_url)
     graph = build_graph(persistence.checkpointer, persistence.store)
     return Runtime(
         graph=graph,

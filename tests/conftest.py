@@ -1,15 +1,38 @@
-"""Shared fixtures: a hermetic environment, a real data directory, a local OpenAI server."""
+"""Shared fixtures: a hermetic environment, a real backend, a local OpenAI server.
+
+The core and inspector suites run twice, on SQLite and on PostgreSQL: for them ``data_dir`` (and
+so ``runtime``) comes with ``MEMORY_AGENT_DATABASE_URL`` pointing at a fresh database on one
+session-wide Postgres server, which every ``open_runtime`` call, page and CLI run then uses. Other
+suites run on SQLite only. If Postgres cannot start, the Postgres runs fail and say why.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from memory_agent.runtime import Runtime, open_runtime
 from tests.openai_stub import OpenAIStub
+from tests.postgres_server import PostgresServer
+
+BOTH_BACKENDS = {
+    "tests.test_graph",
+    "tests.test_memories",
+    "tests.test_threads",
+    "tests.test_inspector_page",
+}
+"""Test modules that run on each backend; the rest exercise SQLite only (and once)."""
+_databases = itertools.count()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.module.__name__ in BOTH_BACKENDS:
+        metafunc.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +43,33 @@ def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL + pgvector server for the session, from the pip-installed binaries."""
+    with PostgresServer() as server:
+        yield server
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``sqlite``, or ``postgres`` with ``MEMORY_AGENT_DATABASE_URL`` set to a fresh database."""
+    name = getattr(request, "param", "sqlite")
+    if name == "sqlite":
+        yield name
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    database = f"test_{next(_databases)}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {database}")
+    monkeypatch.setenv("MEMORY_AGENT_DATABASE_URL", server.url(database))
+    yield name
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {database} WITH (FORCE)")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, backend: str) -> Path:
+    """Where the SQLite backend keeps its files (unused while a database URL is set)."""
     return tmp_path / "data"
 
 

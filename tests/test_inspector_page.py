@@ -6,6 +6,7 @@ app's main script is, with the URL's query params set, then ``switch_page`` open
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from memory_agent import conversation, memories, threads
 from memory_agent.persistence import MEMORIES_FILE
 from memory_agent.runtime import Runtime
 from tests.live_app import ROOT
+from tests.postgres_server import dump_store
 from ui_common import get_runtime
 
 PAGE = "pages/1_Inspector.py"
@@ -51,6 +53,8 @@ def _key_of(store, content: str) -> str:
 
 
 def _dump(data_dir: Path) -> str:
+    if url := os.environ.get("MEMORY_AGENT_DATABASE_URL"):
+        return dump_store(url)
     with sqlite3.connect(data_dir / MEMORIES_FILE) as conn:
         return "\n".join(conn.iterdump())
 

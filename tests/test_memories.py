@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -11,10 +12,13 @@ from memory_agent import memories
 from memory_agent.memories import Change, MemoryValidationError
 from memory_agent.persistence import MEMORIES_FILE
 from memory_agent.runtime import Runtime
+from tests.postgres_server import dump_store
 
 
 def _dump(data_dir: Path) -> str:
     """Every row of the memory database (items, vectors, history) as SQL text."""
+    if url := os.environ.get("MEMORY_AGENT_DATABASE_URL"):
+        return dump_store(url)
     with sqlite3.connect(data_dir / MEMORIES_FILE) as conn:
         return "\n".join(conn.iterdump())
 
