@@ -75,10 +75,13 @@ def send(
     """Add the user's message to the thread and stream the agent's turn."""
     validate_message(text)
     thread = threads.open_thread(runtime, user_id, thread_id)
-    if "store_memory" in threads.get_state(runtime, user_id, thread_id).next:
+    snapshot = threads.get_state(runtime, user_id, thread_id)
+    if any(task.name == "store_memory" for task in snapshot.tasks):
         # The last turn stopped between the model's tool calls and their results (a crash). A
         # model rejects a history with unanswered tool calls, so carry them out first.
-        yield from _stream(runtime, user_id, thread_id, None, settings, stop_after="store_memory")
+        # Stopping before the next model call (not after store_memory) also keeps tool results
+        # that were saved as pending writes when the kill came before the next checkpoint.
+        yield from _stream(runtime, user_id, thread_id, None, settings, stop_before="call_model")
     threads.record_activity(runtime, thread, text)
     yield from _stream(runtime, user_id, thread_id, {"messages": [HumanMessage(text)]}, settings)
 
@@ -94,7 +97,8 @@ def resume(
 
 def has_pending_turn(runtime: Runtime, user_id: str, thread_id: str) -> bool:
     """True when the thread's last turn stopped before the agent finished (e.g. a model error)."""
-    return bool(threads.get_state(runtime, user_id, thread_id).next)
+    snapshot = threads.get_state(runtime, user_id, thread_id)
+    return bool(snapshot.next or snapshot.tasks)
 
 
 def history(runtime: Runtime, user_id: str, thread_id: str) -> list[Turn]:
@@ -105,7 +109,7 @@ def history(runtime: Runtime, user_id: str, thread_id: str) -> list[Turn]:
 def pending_error(runtime: Runtime, user_id: str, thread_id: str) -> str | None:
     """Why the thread's last turn did not finish, in one line; ``None`` when it finished."""
     snapshot = threads.get_state(runtime, user_id, thread_id)
-    if not snapshot.next:
+    if not (snapshot.next or snapshot.tasks):
         return None
     recorded = next((str(task.error) for task in snapshot.tasks if task.error), None)
     return describe_recorded_error(recorded)
@@ -144,14 +148,14 @@ def _stream(
     thread_id: str,
     graph_input: Any,
     settings: dict[str, Any],
-    stop_after: str | None = None,
+    stop_before: str | None = None,
 ) -> Iterator[str | MemoryNote]:
     config = threads.thread_config(user_id, thread_id, **settings)
     for mode, payload in runtime.graph.stream(
         graph_input,
         config,
         stream_mode=["messages", "updates"],
-        interrupt_after=[stop_after] if stop_after else None,
+        interrupt_before=[stop_before] if stop_before else None,
     ):
         if mode == "messages":
             chunk, metadata = payload

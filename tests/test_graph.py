@@ -167,3 +167,26 @@ def test_a_re_run_store_memory_rewrites_the_same_memory(runtime: Runtime) -> Non
         "User loves sailing"
     ]
     assert [e.action for e in memories.history(runtime.store, "zed")] == ["create"]
+
+
+def test_tool_results_saved_without_their_checkpoint_are_kept_before_the_next_turn(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill after ``store_memory``'s writes were saved but before the next checkpoint."""
+    from memory_agent import graph
+
+    def upsert_memory(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(graph.tools, "upsert_memory", upsert_memory)
+        with pytest.raises(RuntimeError):
+            list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+    snapshot = threads.get_state(runtime, "zed", "t1")
+    [task] = snapshot.tasks
+    results = graph.store_memory(snapshot.values, snapshot.config, store=runtime.store)
+    runtime.checkpointer.put_writes(snapshot.config, [("messages", results["messages"])], task.id)
+
+    list(conversation.send(runtime, "zed", "t1", "What do you know about me?"))
+    kinds = [m.type for m in threads.messages(runtime, "zed", "t1")]
+    assert kinds == ["human", "ai", "tool", "human", "ai"]
