@@ -7,6 +7,7 @@ can make it answer with text, tool calls, or a fault (an HTTP error, a delay, a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -74,10 +75,8 @@ class OpenAIStub:
 
             def handle(self) -> None:
                 """A client that gave up (a timeout test) is expected: no traceback on stderr."""
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     super().handle()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
