@@ -30,6 +30,8 @@ class Reply:
     delay: float = 0.0
     cut_after_chunks: int | None = None
     """Close the connection after this many streamed chunks, without finishing the stream."""
+    chunk_delay: float = 0.0
+    """Seconds between streamed chunks: a slow model, so a test can act mid-reply."""
 
 
 class OpenAIStub:
@@ -142,6 +144,8 @@ class OpenAIStub:
                     self.wfile.flush()
                     if number == 1:  # chunk 0 carries only the role
                         stub.first_token_sent.append(time.perf_counter())
+                    if reply.chunk_delay:
+                        time.sleep(reply.chunk_delay)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
