@@ -2,7 +2,8 @@
 
 Threads share one runtime, as Streamlit's sessions do; processes each open the data directory,
 as several CLI chats (or a CLI next to the app server) do. Both must finish with no error — no
-"database is locked" — and with every message, memory and history event in place.
+"database is locked" — and with every message, memory and history event in place. A write that
+fails half-way under such load (disk full, a lock timeout) must leave nothing half-written.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from memory_agent import conversation, memories, threads
-from memory_agent.runtime import open_runtime
+from memory_agent.runtime import Runtime, open_runtime
 from tests.reliability_checks import half_written_memories, integrity_ok
 
 CONVERSATIONS = 8
@@ -124,3 +127,28 @@ def test_eight_conversations_as_separate_cli_processes(data_dir: Path) -> None:
     )
     assert failures == []
     _check_everything_stored(data_dir, users)
+
+
+def test_a_memory_write_that_fails_half_way_leaves_nothing_behind(
+    runtime: Runtime, data_dir: Path
+) -> None:
+    """A store batch is all or nothing, as a memory and its history event must be.
+
+    The failure is made to hit the batch's last statement (the vector insert, after the memory and
+    its history event are written), as a full disk or a lock timeout would half-way.
+    """
+    runtime.store.conn.execute(
+        "CREATE TEMP TRIGGER full_disk BEFORE INSERT ON store_vectors "
+        "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+    )
+    with pytest.raises(Exception, match="disk is full"):  # pysqlite3 or sqlite3, by build
+        memories.upsert_memory(runtime.store, "zed", "User loves sailing", "", source="agent")
+    assert memories.list_memories(runtime.store, "zed") == []
+    assert memories.history(runtime.store, "zed") == []
+
+    runtime.store.conn.execute("DROP TRIGGER full_disk")  # space again: the same write works
+    memories.upsert_memory(runtime.store, "zed", "User loves sailing", "", source="agent")
+    assert half_written_memories(runtime, data_dir, "zed") == []
+    assert [m.content for m in memories.list_memories(runtime.store, "zed")] == [
+        "User loves sailing"
+    ]
