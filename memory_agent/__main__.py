@@ -207,12 +207,18 @@ def _retry_command(args: argparse.Namespace, user: str, thread_id: str) -> str:
 
 
 def _print_turn(events: Iterable[str | conversation.MemoryNote]) -> None:
-    notes = []
-    for event in events:
-        if isinstance(event, conversation.MemoryNote):
-            notes.append(event)
-        else:
-            print(event, end="", flush=True)
+    notes, printed = [], False
+    try:
+        for event in events:
+            if isinstance(event, conversation.MemoryNote):
+                notes.append(event)
+            else:
+                print(event, end="", flush=True)
+                printed = True
+    except BaseException:
+        if printed:
+            print()  # end the line of a reply cut off half-way before the error is printed
+        raise
     print()
     for note in notes:
         print(f"[{note}] ({note.key})")
