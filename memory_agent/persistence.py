@@ -66,7 +66,7 @@ def open_sqlite(
     checkpoint_conn = _connect(sqlite3, directory / CONVERSATIONS_FILE, isolation_level="DEFERRED")
     store_conn = _connect(_extension_sqlite(), directory / MEMORIES_FILE, isolation_level=None)
     store_conn.execute("PRAGMA foreign_keys=ON")  # deleting a memory deletes its vectors
-    checkpointer = SqliteSaver(checkpoint_conn)
+    checkpointer = AtomicSqliteSaver(checkpoint_conn)
     store = AtomicSqliteStore(store_conn, index=index_config(settings))
     try:
         checkpointer.setup()
@@ -83,6 +83,32 @@ def open_sqlite(
         store_conn.close()
 
     return Persistence(checkpointer, store, str(directory.resolve()), close)
+
+
+class AtomicSqliteSaver(SqliteSaver):
+    """``SqliteSaver`` whose writes are all or nothing, like ``AtomicSqliteStore``.
+
+    LangGraph's saver also commits in a ``finally``: a ``put_writes`` that failed on its second
+    row kept the first, and a task with some of its writes stored counts as done on resume.
+    """
+
+    @contextmanager
+    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+        if not transaction:
+            with super().cursor(transaction=False) as cur:
+                yield cur
+            return
+        with self.lock:
+            self.setup()
+            cur = self.conn.cursor()
+            try:
+                yield cur
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
+            finally:
+                cur.close()
 
 
 class AtomicSqliteStore(SqliteStore):

@@ -9,6 +9,7 @@ fails half-way under such load (disk full, a lock timeout) must leave nothing ha
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -152,3 +153,22 @@ def test_a_memory_write_that_fails_half_way_leaves_nothing_behind(
     assert [m.content for m in memories.list_memories(runtime.store, "zed")] == [
         "User loves sailing"
     ]
+
+
+def test_a_checkpoint_write_that_fails_half_way_leaves_nothing_behind(runtime: Runtime) -> None:
+    """A task's writes are stored all or none: with some stored, LangGraph would count the task
+    as done on resume and never redo the writes that are missing."""
+    conn = runtime.checkpointer.conn
+    conn.execute(
+        "CREATE TEMP TRIGGER full_disk BEFORE INSERT ON writes WHEN NEW.idx = 1 "
+        "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+    )
+    config = {"configurable": {"thread_id": "t1", "checkpoint_ns": "", "checkpoint_id": "c1"}}
+    writes = [("messages", ["hello"]), ("branch:to:call_model", None)]
+    with pytest.raises(sqlite3.IntegrityError, match="disk is full"):
+        runtime.checkpointer.put_writes(config, writes, task_id="task-1")
+    assert conn.execute("SELECT COUNT(*) FROM writes").fetchone()[0] == 0
+
+    conn.execute("DROP TRIGGER full_disk")  # space again: the same writes go in whole
+    runtime.checkpointer.put_writes(config, writes, task_id="task-1")
+    assert conn.execute("SELECT COUNT(*) FROM writes").fetchone()[0] == 2
