@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from memory_agent.persistence import EmbeddingMismatch, open_persistence, reinde
 from memory_agent.runtime import Runtime, open_runtime
 
 QUIT_WORDS = {"exit", "quit", "/quit", "/exit"}
+MODEL_ERRORS = (openai.OpenAIError, ConnectionError, TimeoutError)
+"""How a model call fails; anything else is a bug or a data problem, reported as such."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` or similar: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's flush quiet
         return 0
-    except (openai.OpenAIError, ConnectionError, TimeoutError) as error:
+    except MODEL_ERRORS as error:
         return _fail(describe_model_error(error))
     except (
         ValueError,
@@ -161,13 +165,15 @@ def _chat(args: argparse.Namespace) -> int:
     if args.retry:
         if not args.thread:
             raise ValueError("--retry needs the --thread whose turn failed.")
-        _print_turn(conversation.resume(runtime, user, args.thread))
+        with _retry_hint(args, user, args.thread):
+            _print_turn(conversation.resume(runtime, user, args.thread))
         return 0
     thread_id = args.thread or threads.new_thread_id()
     if args.thread:
         threads.open_thread(runtime, user, thread_id)  # refuses another user's thread up front
     if args.message is not None:
-        _turn(runtime, user, thread_id, args.message)
+        with _retry_hint(args, user, thread_id):
+            _print_turn(conversation.send(runtime, user, thread_id, args.message))
         return 0
     print(
         f"Chatting as {user} in conversation {thread_id} with {describe_model(runtime.settings)}."
@@ -179,33 +185,54 @@ def _chat(args: argparse.Namespace) -> int:
         if not line.strip():
             continue
         try:
-            _turn(runtime, user, thread_id, line)
-        except (openai.OpenAIError, ConnectionError, TimeoutError) as error:
+            _print_turn(conversation.send(runtime, user, thread_id, line))
+        except MODEL_ERRORS as error:
             print(
-                f"error: {describe_model_error(error)} (your message is kept; send it again "
-                f"with: chat --retry --thread {thread_id})",
+                f"error: {describe_model_error(error)} Your message is kept; answer it with: "
+                f"{_retry_command(args, user, thread_id)}",
                 file=sys.stderr,
             )
     return 0
 
 
-def _turn(runtime: Runtime, user: str, thread_id: str, message: str) -> None:
+@contextmanager
+def _retry_hint(args: argparse.Namespace, user: str, thread_id: str) -> Iterator[None]:
+    """When the model fails, say how to answer the kept message; ``main`` prints the error.
+
+    The hint comes first so that the last line of stderr is the error itself, for scripts.
+    """
     try:
-        _print_turn(conversation.send(runtime, user, thread_id, message))
-    except (openai.OpenAIError, ConnectionError, TimeoutError):
+        yield
+    except MODEL_ERRORS:
         print(
-            f"(conversation {thread_id}: retry with --retry --thread {thread_id})", file=sys.stderr
+            f"Your message is kept; answer it with: {_retry_command(args, user, thread_id)}",
+            file=sys.stderr,
         )
         raise
 
 
+def _retry_command(args: argparse.Namespace, user: str, thread_id: str) -> str:
+    """The exact command that retries the turn: same data directory, user and thread."""
+    data_dir = f" --data-dir {shlex.quote(str(args.data_dir))}" if args.data_dir else ""
+    return (
+        f"python -m memory_agent{data_dir} chat --user {shlex.quote(user)} --retry "
+        f"--thread {shlex.quote(thread_id)}"
+    )
+
+
 def _print_turn(events: Iterable[str | conversation.MemoryNote]) -> None:
-    notes = []
-    for event in events:
-        if isinstance(event, conversation.MemoryNote):
-            notes.append(event)
-        else:
-            print(event, end="", flush=True)
+    notes, printed = [], False
+    try:
+        for event in events:
+            if isinstance(event, conversation.MemoryNote):
+                notes.append(event)
+            else:
+                print(event, end="", flush=True)
+                printed = True
+    except BaseException:
+        if printed:
+            print()  # end the line of a reply cut off half-way before the error is printed
+        raise
     print()
     for note in notes:
         print(f"[{note}] ({note.key})")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,8 @@ def open_sqlite(
     checkpoint_conn = _connect(sqlite3, directory / CONVERSATIONS_FILE, isolation_level="DEFERRED")
     store_conn = _connect(_extension_sqlite(), directory / MEMORIES_FILE, isolation_level=None)
     store_conn.execute("PRAGMA foreign_keys=ON")  # deleting a memory deletes its vectors
-    checkpointer = SqliteSaver(checkpoint_conn)
-    store = SqliteStore(store_conn, index=index_config(settings))
+    checkpointer = AtomicSqliteSaver(checkpoint_conn)
+    store = AtomicSqliteStore(store_conn, index=index_config(settings))
     try:
         checkpointer.setup()
         store.setup()
@@ -131,6 +132,65 @@ def open_sqlite(
         store_conn.close()
 
     return Persistence(checkpointer, store, str(directory.resolve()), close)
+
+
+class AtomicSqliteSaver(SqliteSaver):
+    """``SqliteSaver`` whose writes are all or nothing, like ``AtomicSqliteStore``.
+
+    LangGraph's saver also commits in a ``finally``: a ``put_writes`` that failed on its second
+    row kept the first, and a task with some of its writes stored counts as done on resume.
+    """
+
+    @contextmanager
+    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+        if not transaction:
+            with super().cursor(transaction=False) as cur:
+                yield cur
+            return
+        with self.lock:
+            self.setup()
+            cur = self.conn.cursor()
+            try:
+                yield cur
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
+            finally:
+                cur.close()
+
+
+class AtomicSqliteStore(SqliteStore):
+    """``SqliteStore`` whose batches are all or nothing.
+
+    LangGraph's store commits in a ``finally``, so a batch that fails half-way (disk full, a
+    lock held past the busy timeout) committed the half already written: with the disk filling
+    up, 112 failed memory writes in 400 left memories without their vector or history event. A
+    memory and its history event are one batch; this rolls the batch back on any error instead.
+    """
+
+    @contextmanager
+    def _cursor(self, *, transaction: bool = True) -> Iterator[Any]:
+        if not transaction:
+            with super()._cursor(transaction=False) as cur:
+                yield cur
+            return
+        if not self.is_setup:
+            self.setup()
+        with self.lock:
+            # Plain (deferred) BEGIN: every write batch starts with a write, so the write lock is
+            # taken under the busy timeout; reads never wait for another process's writer.
+            self.conn.execute("BEGIN")
+            cur = self.conn.cursor()
+            try:
+                yield cur
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite may have rolled back already
+                    self.conn.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
 
 
 def index_config(settings: Configuration) -> dict[str, Any]:

@@ -7,6 +7,7 @@ can make it answer with text, tool calls, or a fault (an HTTP error, a delay, a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -29,6 +30,8 @@ class Reply:
     delay: float = 0.0
     cut_after_chunks: int | None = None
     """Close the connection after this many streamed chunks, without finishing the stream."""
+    chunk_delay: float = 0.0
+    """Seconds between streamed chunks: a slow model, so a test can act mid-reply."""
 
 
 class OpenAIStub:
@@ -71,6 +74,11 @@ class OpenAIStub:
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
+
+            def handle(self) -> None:
+                """A client that gave up (a timeout test) is expected: no traceback on stderr."""
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    super().handle()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -136,6 +144,8 @@ class OpenAIStub:
                     self.wfile.flush()
                     if number == 1:  # chunk 0 carries only the role
                         stub.first_token_sent.append(time.perf_counter())
+                    if reply.chunk_delay:
+                        time.sleep(reply.chunk_delay)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
