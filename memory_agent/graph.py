@@ -97,7 +97,9 @@ def _run_tool_call(call: dict[str, Any], config: RunnableConfig, store: BaseStor
         )
     args = call.get("args") or {}
     try:
-        if not isinstance(args.get("content"), str) or not isinstance(args.get("context", ""), str):
+        if "content" not in args:
+            raise memories.MemoryValidationError("content is required: a short fact about the user")
+        if not isinstance(args["content"], str) or not isinstance(args.get("context", ""), str):
             raise memories.MemoryValidationError("content and context must be strings")
         write = tools.upsert_memory(
             content=args["content"],

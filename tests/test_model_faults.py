@@ -51,7 +51,7 @@ MODEL_FAULTS = {
 }
 TOOL_FAULTS = {
     "malformed-json": ('{"content": "User loves sailing", ', "not valid JSON"),
-    "missing-content": ('{"context": "said while chatting"}', "content and context must be"),
+    "missing-content": ('{"context": "said while chatting"}', "content is required"),
 }
 
 
