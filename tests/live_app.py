@@ -92,6 +92,11 @@ class LiveApp:
                 self.process.wait()
 
 
+def cli_command(data_dir: Path, *args: str) -> list[str]:
+    """``python -m memory_agent --data-dir DIR ARGS…``: the command line in its own process."""
+    return [sys.executable, "-m", "memory_agent", "--data-dir", str(data_dir), *args]
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, with background networking off (this machine is offline)."""
     if not os.path.exists(CHROMIUM):

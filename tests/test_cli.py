@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from memory_agent.__main__ import main
+from tests.live_app import cli_command
 
 
 @pytest.fixture
@@ -133,16 +134,7 @@ def test_an_unreachable_model_is_one_clear_line(data_dir: Path) -> None:
     }
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "memory_agent",
-            "--data-dir",
-            str(data_dir),
-            "chat",
-            "--user",
-            "zed",
-            "--thread",
-            "t1",
+            *cli_command(data_dir, "chat", "--user", "zed", "--thread", "t1"),
             "hello",
         ],
         capture_output=True,

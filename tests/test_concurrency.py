@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from memory_agent import conversation, memories, threads
 from memory_agent.runtime import Runtime, open_runtime
+from tests.live_app import cli_command
 from tests.reliability_checks import half_written_memories, integrity_ok
 
 CONVERSATIONS = 8
@@ -94,16 +94,7 @@ def test_eight_conversations_as_separate_cli_processes(data_dir: Path) -> None:
     processes = [
         subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "memory_agent",
-                "--data-dir",
-                str(data_dir),
-                "chat",
-                "--user",
-                user,
-                "--thread",
-                f"{user}-thread",
+                *cli_command(data_dir, "chat", "--user", user, "--thread", f"{user}-thread"),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,

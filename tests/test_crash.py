@@ -6,12 +6,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from memory_agent import conversation, threads
 from memory_agent.runtime import open_runtime
+from tests.live_app import cli_command
 from tests.reliability_checks import half_written_memories, integrity_ok, unanswered_tool_calls
 
 KILLS = 20
@@ -32,16 +32,7 @@ def _chat_then_kill(data_dir: Path, seed: int) -> int:
     )
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "memory_agent",
-            "--data-dir",
-            str(data_dir),
-            "chat",
-            "--user",
-            USER,
-            "--thread",
-            THREAD,
+            *cli_command(data_dir, "chat", "--user", USER, "--thread", THREAD),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from memory_agent import conversation, memories, threads
 from memory_agent.graph import RECALL_KEY, system_prompt_for
 from memory_agent.runtime import Runtime, open_runtime
+from tests.live_app import cli_command
 
 
 def _reply(runtime: Runtime, user: str, thread: str, text: str) -> tuple[str, list]:
@@ -30,16 +30,7 @@ def test_a_fact_from_thread_one_is_recalled_in_a_new_thread(runtime: Runtime) ->
 
 
 def test_memories_and_conversations_survive_a_process_restart(data_dir: Path) -> None:
-    cli = [
-        sys.executable,
-        "-m",
-        "memory_agent",
-        "--data-dir",
-        str(data_dir),
-        "chat",
-        "--user",
-        "zed",
-    ]
+    cli = cli_command(data_dir, "chat", "--user", "zed")
     first = subprocess.run(
         [*cli, "--thread", "t1", "I work at Acme"], capture_output=True, text=True
     )
