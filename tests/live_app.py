@@ -97,6 +97,18 @@ def cli_command(data_dir: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "memory_agent", "--data-dir", str(data_dir), *args]
 
 
+def settled(page: Any) -> None:
+    """Wait until the script run (and any rerun it asked for) has finished.
+
+    Clicking while a run is still streaming would interrupt it; tests act on a settled page,
+    as a person does.
+    """
+    from playwright.sync_api import expect
+
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, with background networking off (this machine is offline)."""
     if not os.path.exists(CHROMIUM):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.live_app import LiveApp
+from tests.live_app import LiveApp, settled
 from tests.openai_stub import OpenAIStub, Reply
 
 pytestmark = pytest.mark.browser
@@ -36,16 +36,6 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
 def messages(page: Page):
     return page.get_by_test_id("stChatMessage")
-
-
-def settled(page: Page) -> None:
-    """Wait until the script run (and any rerun it asked for) has finished.
-
-    Clicking while a run is still streaming would interrupt it; tests act on a settled page,
-    as a person does.
-    """
-    app = page.get_by_test_id("stApp")
-    expect(app).to_have_attribute("data-test-script-state", "notRunning")
 
 
 def send(page: Page, text: str) -> None:

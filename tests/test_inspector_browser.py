@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from memory_agent import conversation, memories
 from memory_agent.runtime import open_runtime
-from tests.live_app import LiveApp
+from tests.live_app import LiveApp, settled
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +30,7 @@ def _chat(page, text: str) -> str:
     box.press("Enter")
     reply = bubbles.nth(before + 1)
     reply.get_by_text("offline demo model").wait_for()
+    settled(page)
     return reply.inner_text()
 
 
