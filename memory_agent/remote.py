@@ -72,11 +72,26 @@ class RemoteAgent(RemoteGraph):
                 yield mode, payload
 
     def get_state(self, config: RunnableConfig, **kwargs: Any) -> StateSnapshot:  # type: ignore[override]
-        """The thread's state; empty (like a local graph's) for a thread never run on the server."""
+        """The thread's state; empty (like a local graph's) for a thread never run on the server.
+
+        The server's answer for a given checkpoint lacks the parent's ``checkpoint_ns``, which
+        ``RemoteGraph`` requires; the root graph's namespace ("") is filled in.
+        """
+        client = self._validate_sync_client()
+        configurable = config["configurable"]
         try:
-            return _snapshot(super().get_state(config, **kwargs))
+            state = client.threads.get_state(
+                thread_id=configurable["thread_id"],
+                checkpoint=self._get_checkpoint(config),
+                **kwargs,
+            )
         except NotFoundError:
             return StateSnapshot({}, (), config, None, None, None, (), ())
+        for name in ("checkpoint", "parent_checkpoint"):
+            if state.get(name):
+                state[name].setdefault("thread_id", configurable["thread_id"])
+                state[name].setdefault("checkpoint_ns", "")
+        return _snapshot(self._create_state_snapshot(state))
 
     def get_state_history(  # type: ignore[override]
         self, config: RunnableConfig, **kwargs: Any
