@@ -36,7 +36,9 @@ def server_env() -> dict[str, str]:
 class LangGraphServer:
     """``langgraph dev`` in a subprocess; ``url`` once its ``/ok`` answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: str = "langgraph.json", env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.env = {**server_env(), **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.project = Path(tempfile.mkdtemp(prefix="langgraph-server-"))
@@ -44,7 +46,7 @@ class LangGraphServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LangGraphServer:
-        shutil.copy(ROOT / "langgraph.json", self.project)
+        shutil.copy(ROOT / self.config, self.project)
         shutil.copytree(
             ROOT / "memory_agent",
             self.project / "memory_agent",
@@ -52,10 +54,11 @@ class LangGraphServer:
         )
         langgraph = Path(sys.executable).with_name("langgraph")
         command = [str(langgraph) if langgraph.exists() else "langgraph", "dev", "--no-browser"]
+        command += ["--config", self.config]
         command += ["--no-reload", "--host", "127.0.0.1", "--port", str(self.port)]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=self.project, env=server_env(), stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
