@@ -13,6 +13,7 @@ yields ``StreamPart`` objects (turned into the ``(mode, payload)`` pairs a local
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,6 +53,11 @@ def _snapshot(snapshot: StateSnapshot) -> StateSnapshot:
     return snapshot._replace(values=_with_messages(snapshot.values))
 
 
+def _empty(config: RunnableConfig) -> StateSnapshot:
+    """What a local graph returns for a thread or checkpoint that does not exist."""
+    return StateSnapshot({}, (), config, None, None, None, (), ())
+
+
 class RemoteAgent(RemoteGraph):
     """``RemoteGraph`` whose stream and state look like the compiled graph's."""
 
@@ -86,7 +92,9 @@ class RemoteAgent(RemoteGraph):
                 **kwargs,
             )
         except NotFoundError:
-            return StateSnapshot({}, (), config, None, None, None, (), ())
+            return _empty(config)
+        if not state.get("checkpoint") or state.get("metadata") is None:
+            return _empty(config)  # an unknown checkpoint id
         for name in ("checkpoint", "parent_checkpoint"):
             if state.get(name):
                 state[name].setdefault("thread_id", configurable["thread_id"])
@@ -111,8 +119,18 @@ class RemoteCheckpoints:
         self.client = client
 
     def get_tuple(self, config: RunnableConfig) -> Any:
-        """Something (not ``None``) when the thread exists on the server with a checkpoint."""
+        """Something (not ``None``) when the thread exists on the server with a checkpoint.
+
+        threads.open_thread asks this before it registers a new thread, so a thread id the server
+        cannot take is refused here, before anything is written.
+        """
         thread_id = config["configurable"]["thread_id"]
+        try:
+            uuid.UUID(thread_id)
+        except ValueError:
+            raise ValueError(
+                f"thread id {thread_id!r} must be a UUID on a LangGraph Server"
+            ) from None
         try:
             state = self.client.threads.get_state(thread_id)
         except NotFoundError:

@@ -128,3 +128,24 @@ def test_an_unreachable_server_is_one_clear_line() -> None:
         open_runtime(server_url=url)
     message = str(error.value)
     assert url in message and "\n" not in message and "langgraph dev" in message
+
+
+def test_fork_and_the_edges_of_the_server(remote_runtime: Runtime, user: str) -> None:
+    thread_id = threads.new_thread_id()
+    _send(remote_runtime, user, thread_id, "I love sailing")
+    _send(remote_runtime, user, thread_id, "I work at Acme")
+    after_first = next(
+        s
+        for s in threads.get_history(remote_runtime, user, thread_id)
+        if len(s.values.get("messages", [])) == 4 and not s.next
+    )
+    threads.fork(
+        remote_runtime, user, thread_id, after_first.config["configurable"]["checkpoint_id"]
+    )
+    assert len(threads.messages(remote_runtime, user, thread_id)) == 4
+
+    with pytest.raises(threads.ThreadNotFound):
+        threads.get_checkpoint(remote_runtime, user, thread_id, str(uuid.uuid4()))
+    with pytest.raises(ValueError, match="must be a UUID"):
+        list(conversation.send(remote_runtime, user, "not-a-uuid", "hi"))
+    assert [t.thread_id for t in threads.list_threads(remote_runtime, user)] == [thread_id]
