@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 from langchain_core.messages import messages_from_dict
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel.remote import RemoteGraph
@@ -144,9 +145,10 @@ class RemoteCheckpoints:
 
 def connect(url: str) -> tuple[RemoteAgent, RemoteStore, RemoteCheckpoints]:
     """Check that ``url`` serves this agent, then the graph, store and checkpoints behind it."""
-    client = get_sync_client(url=url, timeout=None)
-    probe = get_sync_client(url=url, timeout=CONNECT_TIMEOUT_S)
     try:
+        # A plain request first: the SDK retries a refused connection for several seconds.
+        httpx.get(f"{url}/ok", timeout=CONNECT_TIMEOUT_S).raise_for_status()
+        probe = get_sync_client(url=url, timeout=CONNECT_TIMEOUT_S)
         assistants = probe.assistants.search(graph_id=GRAPH_ID, limit=1)
     except Exception as error:
         raise ServerUnreachable(
@@ -155,5 +157,6 @@ def connect(url: str) -> tuple[RemoteAgent, RemoteStore, RemoteCheckpoints]:
         ) from None
     if not assistants:
         raise ServerUnreachable(f"The LangGraph Server at {url} does not serve {GRAPH_ID!r}.")
+    client = get_sync_client(url=url, timeout=None)
     graph = RemoteAgent(GRAPH_ID, sync_client=client)
     return graph, RemoteStore(client), RemoteCheckpoints(client)
