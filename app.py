@@ -27,6 +27,7 @@ from ui_common import (
     escape_inline,
     get_runtime,
     inspector_available,
+    show_where,
 )
 
 log = logging.getLogger(__name__)
@@ -433,6 +434,7 @@ def show_pending(
 # ---- the page -----------------------------------------------------------------------------------
 
 runtime = open_runtime_or_stop()
+show_where(runtime)
 user_id, user_problem = requested_user(runtime.settings.user_id)
 with st.sidebar:
     st.markdown("### :material/neurology: Memory Agent")

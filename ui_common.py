@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -20,10 +21,33 @@ INSPECTOR_PAGE = "pages/1_Inspector.py"
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
 
 
-@st.cache_resource(show_spinner="Opening the data directory…")
+@st.cache_resource(show_spinner="Opening the agent's data…")
 def get_runtime() -> Runtime:
     """One runtime (graph, checkpointer, store) per server process, shared by all sessions."""
     return open_runtime()
+
+
+def runtime_or_stop() -> Runtime:
+    """The shared runtime; if it cannot be opened (e.g. the server is down), one line and stop.
+
+    A failed open is not cached, so the page retries on the next rerun once the server is up.
+    """
+    try:
+        return get_runtime()
+    except Exception as error:
+        logging.getLogger(__name__).exception("Cannot open the runtime")
+        st.error(f"Memory Agent cannot start: {error}", icon=":material/error:")
+        st.stop()
+
+
+def show_where(runtime: Runtime) -> None:
+    """A sidebar line saying where the agent runs, so a deployed one is not taken for local."""
+    where = (
+        f"Agent on LangGraph Server {runtime.location}"
+        if runtime.remote
+        else f"Agent in this app · data in {runtime.location}"
+    )
+    st.sidebar.caption(escape_inline(where))
 
 
 def escape_inline(text: str) -> str:

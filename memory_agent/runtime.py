@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -19,18 +21,34 @@ from memory_agent.persistence import open_persistence
 class Runtime:
     """The compiled graph with its checkpointer and store, and the process's default settings."""
 
-    graph: CompiledStateGraph
-    checkpointer: BaseCheckpointSaver
+    graph: CompiledStateGraph | Any
+    """The compiled graph, or (remote mode) a ``RemoteAgent`` with the same methods."""
+    checkpointer: BaseCheckpointSaver | Any
+    """A saver, or (remote mode) ``RemoteCheckpoints``: only ``get_tuple``/``delete_thread``."""
     store: BaseStore
     settings: Configuration
     location: str
     close: Callable[[], None]
+    remote: bool = False
+    """True when the agent runs on a LangGraph Server (``location`` is its URL)."""
 
 
-def open_runtime(data_dir: str | Path | None = None, database_url: str | None = None) -> Runtime:
-    """Open PostgreSQL (``database_url`` or ``MEMORY_AGENT_DATABASE_URL``) if given, else the
-    SQLite data directory (``data_dir``, ``MEMORY_AGENT_DATA_DIR`` or ``./data``)."""
+def default_server_url() -> str | None:
+    return os.environ.get("MEMORY_AGENT_SERVER_URL") or None
+
+
+def open_runtime(
+    data_dir: str | Path | None = None,
+    database_url: str | None = None,
+    server_url: str | None = None,
+) -> Runtime:
+    """The agent on a LangGraph Server (``server_url`` or ``MEMORY_AGENT_SERVER_URL``) if given;
+    else in process on PostgreSQL (``database_url`` or ``MEMORY_AGENT_DATABASE_URL``) or the SQLite
+    data directory (``data_dir``, ``MEMORY_AGENT_DATA_DIR`` or ``./data``)."""
     settings = Configuration.from_runnable_config()
+    url = server_url or default_server_url()
+    if url:
+        return open_remote(url.rstrip("/"), settings)
     persistence = open_persistence(settings, data_dir, database_url)
     graph = build_graph(persistence.checkpointer, persistence.store)
     return Runtime(
@@ -40,4 +58,20 @@ def open_runtime(data_dir: str | Path | None = None, database_url: str | None = 
         settings=settings,
         location=persistence.location,
         close=persistence.close,
+    )
+
+
+def open_remote(url: str, settings: Configuration) -> Runtime:
+    """The deployed agent: its server owns the checkpoints and the store (and their index)."""
+    from memory_agent import remote  # langgraph-sdk is needed only in this mode
+
+    graph, store, checkpoints = remote.connect(url)
+    return Runtime(
+        graph=graph,
+        checkpointer=checkpoints,
+        store=store,
+        settings=settings,
+        location=url,
+        close=lambda: None,
+        remote=True,
     )

@@ -14,7 +14,7 @@ from langgraph.types import StateSnapshot
 from memory_agent import inspection, memories, memory_table, threads
 from memory_agent.configuration import validate_user_id
 from memory_agent.runtime import Runtime
-from ui_common import escape_inline, get_runtime
+from ui_common import escape_inline, runtime_or_stop, show_where
 
 REFRESH_SECONDS = 2
 HISTORY_PAGE_SIZE = 10
@@ -418,7 +418,8 @@ def export_and_import(runtime: Runtime, user: str) -> None:
 # ---- page ----------------------------------------------------------------------------------
 
 st.set_page_config(page_title="Memory inspector", page_icon="🔎", layout="wide")
-runtime = get_runtime()
+runtime = runtime_or_stop()
+show_where(runtime)
 st.title("Memory inspector")
 user = choose_user()
 thread = choose_thread(runtime, user)

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from memory_agent.runtime import Runtime, open_runtime
+from tests.langgraph_server import LangGraphServer
 from tests.openai_stub import OpenAIStub
 from tests.postgres_server import PostgresServer
 
@@ -48,6 +49,21 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL + pgvector server for the session, from the pip-installed binaries."""
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def langgraph_server() -> Iterator[LangGraphServer]:
+    """One ``langgraph dev`` serving the agent for the session (tests use their own user ids)."""
+    with LangGraphServer() as server:
+        yield server
+
+
+@pytest.fixture
+def remote_runtime(langgraph_server: LangGraphServer) -> Iterator[Runtime]:
+    """A runtime whose agent, store and threads are on the session's LangGraph Server."""
+    rt = open_runtime(server_url=langgraph_server.url)
+    yield rt
+    rt.close()
 
 
 @pytest.fixture

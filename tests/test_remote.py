@@ -1,0 +1,151 @@
+"""The app's core against a deployed agent: ``langgraph dev`` serving langgraph.json.
+
+The same functions the pages call (conversation, threads, memories) run on a Runtime opened with
+a server URL; nothing here knows it is remote except the fixture. Each test has its own user.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from memory_agent import conversation, memories, threads
+from memory_agent.conversation import MemoryNote
+from memory_agent.memories import Change
+from memory_agent.remote import ServerUnreachable
+from memory_agent.runtime import Runtime, open_runtime
+from tests.live_app import free_port
+
+
+@pytest.fixture
+def user() -> str:
+    return f"zed-{uuid.uuid4().hex[:8]}"
+
+
+def _send(runtime: Runtime, user: str, thread_id: str, text: str) -> tuple[str, list[MemoryNote]]:
+    parts = list(conversation.send(runtime, user, thread_id, text))
+    text_parts = [p for p in parts if isinstance(p, str)]
+    return "".join(text_parts), [p for p in parts if isinstance(p, MemoryNote)]
+
+
+def test_chat_streams_text_and_memory_notes_and_recalls_in_a_new_thread(
+    remote_runtime: Runtime, user: str
+) -> None:
+    assert remote_runtime.remote and remote_runtime.location.startswith("http://127.0.0.1:")
+    first = threads.new_thread_id()
+    reply, notes = _send(remote_runtime, user, first, "My name is Zed and I love sailing")
+    assert "offline demo model" in reply
+    assert {n.content for n in notes} == {"User's name is Zed", "User loves sailing"}
+
+    turns = conversation.history(remote_runtime, user, first)
+    assert [t.role for t in turns] == ["user", "assistant"]
+    assert set(turns[1].notes) == set(notes)
+
+    reply, _ = _send(remote_runtime, user, threads.new_thread_id(), "What do you know about me?")
+    assert "sailing" in reply
+
+
+def test_threads_state_and_history_live_on_the_server(remote_runtime: Runtime, user: str) -> None:
+    thread_id = threads.new_thread_id()
+    _send(remote_runtime, user, thread_id, "I work at Acme")
+    listed = threads.list_threads(remote_runtime, user)
+    assert [(t.thread_id, t.title) for t in listed] == [(thread_id, "I work at Acme")]
+    threads.rename_thread(remote_runtime, user, thread_id, "Work")
+    assert threads.get_thread(remote_runtime, user, thread_id).title == "Work"
+
+    state = threads.get_state(remote_runtime, user, thread_id)
+    assert state.next == () and len(state.values["messages"]) == 4  # human, tool call, tool, ai
+    assert not conversation.has_pending_turn(remote_runtime, user, thread_id)
+    history = threads.get_history(remote_runtime, user, thread_id)
+    assert len(history) >= 4
+    assert (
+        history[0].config["configurable"]["checkpoint_id"]
+        == (state.config["configurable"]["checkpoint_id"])
+    )
+    older = threads.get_checkpoint(
+        remote_runtime, user, thread_id, history[-1].config["configurable"]["checkpoint_id"]
+    )
+    assert older.values.get("messages", []) == []
+    json.loads(threads.snapshot_as_json(state))
+
+    with pytest.raises(threads.ThreadNotFound):
+        threads.get_state(remote_runtime, "someone-else", thread_id)
+    threads.delete_thread(remote_runtime, user, thread_id)
+    assert threads.list_threads(remote_runtime, user) == []
+    assert remote_runtime.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is None
+
+
+def test_memory_table_flows_list_edit_delete_search_export_import(
+    remote_runtime: Runtime, user: str
+) -> None:
+    store = remote_runtime.store
+    _send(remote_runtime, user, threads.new_thread_id(), "My name is Zed and I love sailing")
+    by_content = {m.content: m for m in memories.list_memories(store, user)}
+    sailing, name = by_content["User loves sailing"], by_content["User's name is Zed"]
+
+    memories.apply_changes(
+        store,
+        user,
+        [
+            Change(
+                "update",
+                sailing.key,
+                "User loves rowing",
+                "",
+                label="Row 1",
+                expected_updated_at=sailing.updated_at,
+            ),
+            Change("delete", name.key, label="Row 2"),
+        ],
+        source="inspector",
+    )
+    [rowing] = memories.list_memories(store, user)
+    assert (rowing.key, rowing.content, rowing.source) == (
+        sailing.key,
+        "User loves rowing",
+        "inspector",
+    )
+    actions = [(e.action, e.source) for e in memories.history(store, user)]
+    assert sorted(actions[:2]) == [("delete", "inspector"), ("update", "inspector")]
+
+    found = memories.search_memories(store, user, "rowing")
+    assert found[0].key == rowing.key and found[0].score is not None and found[0].score > 0.3
+
+    exported = memories.export_json(memories.list_memories(store, user), user)
+    memories.delete_memory(store, user, rowing.key, source="inspector")
+    assert memories.list_memories(store, user) == []
+    rows = memories.parse_import(exported.encode(), "memories.json")
+    changes = memories.import_changes(store, user, rows, "merge")
+    memories.apply_changes(store, user, changes, source="import")
+    assert [m.content for m in memories.list_memories(store, user)] == ["User loves rowing"]
+
+
+def test_an_unreachable_server_is_one_clear_line() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ServerUnreachable) as error:
+        open_runtime(server_url=url)
+    message = str(error.value)
+    assert url in message and "\n" not in message and "langgraph dev" in message
+
+
+def test_fork_and_the_edges_of_the_server(remote_runtime: Runtime, user: str) -> None:
+    thread_id = threads.new_thread_id()
+    _send(remote_runtime, user, thread_id, "I love sailing")
+    _send(remote_runtime, user, thread_id, "I work at Acme")
+    after_first = next(
+        s
+        for s in threads.get_history(remote_runtime, user, thread_id)
+        if len(s.values.get("messages", [])) == 4 and not s.next
+    )
+    threads.fork(
+        remote_runtime, user, thread_id, after_first.config["configurable"]["checkpoint_id"]
+    )
+    assert len(threads.messages(remote_runtime, user, thread_id)) == 4
+
+    with pytest.raises(threads.ThreadNotFound):
+        threads.get_checkpoint(remote_runtime, user, thread_id, str(uuid.uuid4()))
+    with pytest.raises(ValueError, match="must be a UUID"):
+        list(conversation.send(remote_runtime, user, "not-a-uuid", "hi"))
+    assert [t.thread_id for t in threads.list_threads(remote_runtime, user)] == [thread_id]
