@@ -13,11 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from tests.live_app import ROOT, free_port
+from tests.live_app import ROOT, free_port, stop, wait_until_healthy
 
 START_TIMEOUT_S = 60
 
@@ -60,25 +58,15 @@ class LangGraphServer:
             self.process = subprocess.Popen(
                 command, cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"langgraph dev exited early:\n{self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/ok", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"langgraph dev did not start in {START_TIMEOUT_S} s")
+        try:
+            wait_until_healthy(
+                self.process, f"{self.url}/ok", self.log, "langgraph dev", START_TIMEOUT_S
+            )
+        except RuntimeError:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         shutil.rmtree(self.project, ignore_errors=True)

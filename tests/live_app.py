@@ -70,26 +70,40 @@ class LiveApp:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early:\n{self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"streamlit did not start in 60 s:\n{self.log.read_text()}")
+        wait_until_healthy(self.process, f"{self.url}/_stcore/health", self.log, "streamlit", 60)
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], health_url: str, log: Path, name: str, timeout_s: float
+) -> None:
+    """Poll ``health_url`` until it answers 200; fail with the server's log if it dies or stalls."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(health_url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    stop(process)
+    raise RuntimeError(f"{name} did not start in {timeout_s} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server process, killing it if it has not exited within 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def cli_command(data_dir: Path, *args: str) -> list[str]:

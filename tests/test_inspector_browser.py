@@ -82,6 +82,16 @@ def _url_thread(page) -> str:
     return parse_qs(urlparse(page.url).query)["thread"][0]
 
 
+def edit_memory(page, old: str, new: str) -> None:
+    """Double-click a memory's content cell, type ``new``, save, and see it in the table."""
+    page.mouse.dblclick(*_cell_point(page, old))
+    page.locator(".gdg-input").fill(new)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Saved 1 change(s)").wait_for()
+    _has_cell(page, new)
+
+
 def _open_memories(page) -> None:
     page.get_by_role("tab", name="Memories").click()
     page.get_by_text("Recall preview").wait_for()
@@ -104,12 +114,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
 
         _open_memories(page)
         _has_cell(page, SAILING)
-        page.mouse.dblclick(*_cell_point(page, SAILING))
-        page.locator(".gdg-input").fill(ROWING)
-        page.keyboard.press("Enter")
-        page.get_by_role("button", name="Save changes").click()
-        page.get_by_text("Saved 1 change(s)").wait_for()
-        _has_cell(page, ROWING)
+        edit_memory(page, SAILING, ROWING)
 
         page.goto(f"{app.url}/?user=zed")  # a new chat
         answer = _chat(page, "What do you know about me?")

@@ -15,11 +15,11 @@ from tests.live_app import LiveApp
 from tests.test_inspector_browser import (
     ROWING,
     SAILING,
-    _cell_point,
     _chat,
     _has_cell,
     _open_memories,
     _url_thread,
+    edit_memory,
 )
 
 pytestmark = pytest.mark.browser
@@ -39,12 +39,7 @@ def test_chat_inspect_and_edit_a_memory_on_the_server(
         page.goto(f"{app.url}/Inspector?user={user}&thread={thread}")
         _open_memories(page)
         _has_cell(page, SAILING)
-        page.mouse.dblclick(*_cell_point(page, SAILING))
-        page.locator(".gdg-input").fill(ROWING)
-        page.keyboard.press("Enter")
-        page.get_by_role("button", name="Save changes").click()
-        page.get_by_text("Saved 1 change(s)").wait_for()
-        _has_cell(page, ROWING)
+        edit_memory(page, SAILING, ROWING)
 
         page.goto(f"{app.url}/?user={user}")  # a new chat, answered by the deployed agent
         answer = _chat(page, "What do you know about me?")
