@@ -14,11 +14,11 @@ from typing import Any
 
 import streamlit as st
 
-from memory_agent import conversation, threads
 from memory_agent.configuration import Configuration, validate_user_id
-from memory_agent.conversation import MemoryNote, Turn
-from memory_agent.errors import describe_model_error
-from memory_agent.llm import describe_model
+from memory_agent.conversations import chat, threads
+from memory_agent.conversations.chat import MemoryNote, Turn
+from memory_agent.models.chat import describe_model
+from memory_agent.models.errors import describe_model_error
 from memory_agent.runtime import Runtime
 from ui_common import (
     INSPECTOR_PAGE,
@@ -382,7 +382,7 @@ def finish_turn(runtime: Runtime, user_id: str, thread_id: str, failure: str | N
     """Redraw from the stored state; a failure that left no pending turn is shown once."""
     if failure:
         try:
-            pending = conversation.pending_error(runtime, user_id, thread_id)
+            pending = chat.pending_error(runtime, user_id, thread_id)
         except threads.ThreadNotFound:
             pending = None
         if pending is None:
@@ -394,14 +394,14 @@ def send_message(
     runtime: Runtime, user_id: str, thread_id: str, text: str, overrides: dict[str, Any]
 ) -> None:
     try:
-        conversation.validate_message(text)
+        chat.validate_message(text)
     except ValueError as error:
         if text.strip():  # empty input is simply ignored
             show_rejected(text, str(error))
         return
     st.query_params[THREAD_PARAM] = thread_id
     show_turn(Turn("user", text), user_id, thread_id)
-    events = conversation.send(runtime, user_id, thread_id, text, **overrides)
+    events = chat.send(runtime, user_id, thread_id, text, **overrides)
     finish_turn(runtime, user_id, thread_id, stream_turn(events))
 
 
@@ -417,7 +417,7 @@ def show_pending(
 ) -> None:
     """The unfinished turn: its reason and a Retry that re-runs it without a second message."""
     if st.session_state.pop(RETRY, None) == thread_id:
-        events = conversation.resume(runtime, user_id, thread_id, **overrides)
+        events = chat.resume(runtime, user_id, thread_id, **overrides)
         finish_turn(runtime, user_id, thread_id, stream_turn(events))
     with st.chat_message("assistant"):
         st.error(reason, icon=":material/error:")
@@ -462,9 +462,9 @@ show_header(runtime, user_id, thread)
 if thread is None and not (prompt and prompt.strip()):
     show_intro()
 elif thread is not None:
-    for turn in conversation.history(runtime, user_id, thread_id):
+    for turn in chat.history(runtime, user_id, thread_id):
         show_turn(turn, user_id, thread_id)
-    reason = conversation.pending_error(runtime, user_id, thread_id)
+    reason = chat.pending_error(runtime, user_id, thread_id)
     if reason:
         show_pending(runtime, user_id, thread_id, reason, overrides)
 if prompt is not None:

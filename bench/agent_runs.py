@@ -12,11 +12,13 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.memory import InMemoryStore
 
+from memory_agent.backends import Persistence
+from memory_agent.backends.index import EMBEDDED_FIELDS
+from memory_agent.backends.sqlite import open_sqlite
 from memory_agent.configuration import Configuration
-from memory_agent.embeddings import make_embeddings
+from memory_agent.conversations.threads import thread_config
 from memory_agent.graph import build_graph
-from memory_agent.persistence import INDEX_TEXT_FIELDS, Persistence, open_sqlite
-from memory_agent.threads import thread_config
+from memory_agent.models.embeddings import make_embeddings
 
 
 @contextmanager
@@ -37,7 +39,7 @@ def memory_agent_in_memory() -> CompiledStateGraph:
         index={
             "dims": settings.embedding_dims,
             "embed": make_embeddings(settings),
-            "fields": INDEX_TEXT_FIELDS,
+            "fields": EMBEDDED_FIELDS,
         }
     )
     return build_graph(InMemorySaver(), store)

@@ -7,7 +7,7 @@ import threading
 import time
 
 from bench.common import Figure
-from memory_agent import conversation
+from memory_agent.conversations import chat
 from memory_agent.runtime import Runtime, open_runtime
 
 TURNS = {"full": 25, "tiny": 3}
@@ -18,15 +18,15 @@ def _run(runtime: Runtime, conversations: int, turns: int) -> tuple[float, int]:
     """(turns per second, errors) for ``conversations`` users chatting at once."""
     errors: list[BaseException] = []
 
-    def chat(user: str) -> None:
+    def converse(user: str) -> None:
         try:
             for number in range(turns):
                 text = f"I love topic{number}" if number % 3 == 0 else f"hello {number}"
-                list(conversation.send(runtime, user, f"{user}-thread", text))
+                list(chat.send(runtime, user, f"{user}-thread", text))
         except Exception as error:  # counted in the figure, not hidden
             errors.append(error)
 
-    workers = [threading.Thread(target=chat, args=(f"user{i}",)) for i in range(conversations)]
+    workers = [threading.Thread(target=converse, args=(f"user{i}",)) for i in range(conversations)]
     start = time.perf_counter()
     for worker in workers:
         worker.start()

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import openai
 
 from bench.common import Figure, ms, percentile
-from memory_agent import conversation
+from memory_agent.conversations import chat
 from memory_agent.runtime import open_runtime
 from tests.openai_stub import OpenAIStub, Reply
 
@@ -34,7 +34,7 @@ def _env(**values: str) -> Iterator[None]:
 
 
 def _ours(stub: OpenAIStub, count: int) -> list[float]:
-    """Added latency of ``conversation.send``, the generator the chat page streams."""
+    """Added latency of ``chat.send``, the generator the chat page streams."""
     delays = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -44,7 +44,7 @@ def _ours(stub: OpenAIStub, count: int) -> list[float]:
         try:
             for number in range(count + 2):
                 stub.replies.append(REPLY)
-                events = conversation.send(runtime, "bench-user", "t", f"hello {number}")
+                events = chat.send(runtime, "bench-user", "t", f"hello {number}")
                 next(e for e in events if isinstance(e, str))
                 yielded = time.perf_counter()
                 if number >= 2:  # the first turns warm up connections and caches

@@ -15,7 +15,9 @@ from streamlit.testing.v1 import AppTest
 from bench.agent_runs import turn
 from bench.common import Figure, mean, ms, samples
 from bench.recall import USER, _load
-from memory_agent import inspection, memories, memory_table, threads
+from memory_agent import memories
+from memory_agent.conversations import threads
+from memory_agent.inspector import memory_table, views
 from memory_agent.runtime import Runtime, open_runtime
 
 SIZES = {"full": (500, 10_000), "tiny": (5, 100)}
@@ -27,7 +29,7 @@ THREAD = "bench-thread"
 
 def _state_view(runtime: Runtime) -> None:
     snapshot = threads.get_state(runtime, USER, THREAD)
-    inspection.message_rows(snapshot.values["messages"])
+    views.message_rows(snapshot.values["messages"])
     threads.snapshot_as_json(snapshot)
 
 

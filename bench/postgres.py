@@ -21,10 +21,11 @@ from bench.agent_runs import sqlite_agent
 from bench.common import Figure, ms, percentile, samples
 from bench.recall import TOPICS, USER, _numpy_search
 from memory_agent import memories
+from memory_agent.backends import Persistence
+from memory_agent.backends.postgres import open_postgres
 from memory_agent.configuration import Configuration
-from memory_agent.embeddings import make_embeddings
 from memory_agent.graph import build_graph
-from memory_agent.persistence import Persistence, open_postgres
+from memory_agent.models.embeddings import make_embeddings
 from tests.postgres_server import PostgresServer
 
 TURN_MARKS = {"full": [10, 100], "tiny": [2, 5]}

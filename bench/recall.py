@@ -11,7 +11,7 @@ from bench.agent_runs import sqlite_agent
 from bench.common import Figure, ms, percentile, samples
 from memory_agent import memories
 from memory_agent.configuration import Configuration
-from memory_agent.embeddings import make_embeddings
+from memory_agent.models.embeddings import make_embeddings
 
 SIZES = {"full": [1_000, 10_000, 100_000], "tiny": [200]}
 QUERIES = {"full": 40, "tiny": 5}

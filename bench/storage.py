@@ -10,8 +10,8 @@ from langchain_core.messages import messages_to_dict
 
 from bench.agent_runs import sqlite_agent, turn
 from bench.common import Figure
-from memory_agent.persistence import CONVERSATIONS_FILE
-from memory_agent.threads import thread_config
+from memory_agent.backends.sqlite import CONVERSATIONS_FILE
+from memory_agent.conversations.threads import thread_config
 
 TURNS = {"full": [100, 500], "tiny": [3]}
 DURABILITY = ["async", "sync", "exit"]

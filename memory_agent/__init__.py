@@ -1,0 +1,1 @@
+"""Memory Agent: a LangGraph agent that remembers its users across conversations."""

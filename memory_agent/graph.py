@@ -18,7 +18,7 @@ from langgraph.store.base import BaseStore
 
 from memory_agent import memories, tools
 from memory_agent.configuration import Configuration
-from memory_agent.llm import make_chat_model
+from memory_agent.models.chat import make_chat_model
 from memory_agent.prompts import SYSTEM_PROMPT, render_system_prompt
 from memory_agent.state import State
 

@@ -12,9 +12,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
+from memory_agent.backends import open_persistence
 from memory_agent.configuration import Configuration
 from memory_agent.graph import build_graph
-from memory_agent.persistence import open_persistence
 
 
 @dataclass
@@ -63,7 +63,7 @@ def open_runtime(
 
 def open_remote(url: str, settings: Configuration) -> Runtime:
     """The deployed agent: its server owns the checkpoints and the store (and their index)."""
-    from memory_agent import remote  # langgraph-sdk is needed only in this mode
+    from memory_agent.backends import remote  # langgraph-sdk is needed only in this mode
 
     graph, store, checkpoints = remote.connect(url)
     return Runtime(

@@ -11,8 +11,10 @@ import pandas as pd
 import streamlit as st
 from langgraph.types import StateSnapshot
 
-from memory_agent import inspection, memories, memory_table, threads
+from memory_agent import memories
 from memory_agent.configuration import validate_user_id
+from memory_agent.conversations import threads
+from memory_agent.inspector import memory_table, views
 from memory_agent.runtime import Runtime
 from ui_common import escape_inline, runtime_or_stop, show_where
 
@@ -117,7 +119,7 @@ def live_state(runtime: Runtime, user: str, thread: str) -> None:
     show_recall(snapshot)
     st.subheader("Graph")
     st.caption("Dashed edges are conditional; the highlighted node runs next.")
-    st.graphviz_chart(inspection.graph_dot(runtime.graph.get_graph(), snapshot.next))
+    st.graphviz_chart(views.graph_dot(runtime.graph.get_graph(), snapshot.next))
 
 
 def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
@@ -147,7 +149,7 @@ def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
 
 def show_messages(messages: list, key: str) -> None:
     """The conversation as stored: each message's role, text, tool calls and results, and id."""
-    rows = inspection.message_rows(messages)
+    rows = views.message_rows(messages)
     st.markdown(f"**Messages** ({len(rows)})")
     if not rows:
         return
@@ -166,7 +168,7 @@ def show_messages(messages: list, key: str) -> None:
 
 
 def show_recall(snapshot: StateSnapshot) -> None:
-    recall = inspection.last_recall(snapshot.values.get("messages", []))
+    recall = views.last_recall(snapshot.values.get("messages", []))
     if recall is None:
         st.caption("The model has not been called in this conversation yet.")
         return
@@ -187,7 +189,7 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         runtime, user, thread, limit=HISTORY_PAGE_SIZE + 1, before=cursors[-1] if cursors else None
     )
     shown, older = page[:HISTORY_PAGE_SIZE], page[HISTORY_PAGE_SIZE:]
-    rows = inspection.checkpoint_rows(shown, older[0] if older else None)
+    rows = views.checkpoint_rows(shown, older[0] if older else None)
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button("← Newer", disabled=not cursors, key="history_newer"):

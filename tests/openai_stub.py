@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from memory_agent.embeddings import HashingEmbeddings
+from memory_agent.models.embeddings import HashingEmbeddings
 
 
 @dataclass

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from memory_agent import memories, threads
-from memory_agent.persistence import CONVERSATIONS_FILE, MEMORIES_FILE
+from memory_agent import memories
+from memory_agent.backends.sqlite import CONVERSATIONS_FILE, MEMORIES_FILE
+from memory_agent.conversations import threads
 from memory_agent.runtime import Runtime
 
 

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memory_agent import memories, memory_table
+from memory_agent import memories
+from memory_agent.backends.sqlite import MEMORIES_FILE
+from memory_agent.inspector import memory_table
 from memory_agent.memories import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MemoryValidationError
-from memory_agent.persistence import MEMORIES_FILE
 from memory_agent.runtime import Runtime
 from tests.live_app import ROOT
 from ui_common import get_runtime

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui_common
-from memory_agent import conversation, threads
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import open_runtime
 from tests.live_app import free_port
 from tests.openai_stub import OpenAIStub, Reply
@@ -177,7 +177,7 @@ def test_empty_input_is_ignored() -> None:
 
 
 def test_an_over_long_message_is_refused_with_its_text_kept() -> None:
-    text = "x" * (conversation.MAX_MESSAGE_LENGTH + 1)
+    text = "x" * (chat.MAX_MESSAGE_LENGTH + 1)
     at = say(open_page(user="zed"), text)
     no_traceback(at)
     assert "Not sent" in at.error[0].value and "8,000" in at.error[0].value

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent.__main__ import main
+from memory_agent.cli import main
 from tests.live_app import cli_command
 
 

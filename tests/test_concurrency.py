@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent import conversation, memories, threads
+from memory_agent import memories
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import cli_command
 from tests.reliability_checks import half_written_memories, integrity_ok
@@ -49,8 +50,8 @@ def _check_everything_stored(data_dir: Path, users: list[str]) -> None:
             thread = f"{user}-thread"
             stored = threads.messages(runtime, user, thread)
             assert [m.content for m in stored if m.type == "human"] == _script(user)
-            assert not conversation.has_pending_turn(runtime, user, thread)
-            assert len(conversation.history(runtime, user, thread)) == 2 * TURNS
+            assert not chat.has_pending_turn(runtime, user, thread)
+            assert len(chat.history(runtime, user, thread)) == 2 * TURNS
             facts = sorted(f"User loves topic {user} number {n}" for n in range(0, TURNS, 5))
             assert sorted(m.content for m in memories.list_memories(runtime.store, user)) == facts
             events = memories.history(runtime.store, user)
@@ -65,14 +66,14 @@ def test_eight_conversations_as_threads_of_one_runtime(data_dir: Path) -> None:
     errors: list[BaseException] = []
     users = _users("thread")
 
-    def chat(user: str) -> None:
+    def converse(user: str) -> None:
         try:
             for text in _script(user):
-                list(conversation.send(runtime, user, f"{user}-thread", text))
+                list(chat.send(runtime, user, f"{user}-thread", text))
         except Exception as error:  # counted and shown below, never hidden
             errors.append(error)
 
-    workers = [threading.Thread(target=chat, args=(user,)) for user in users]
+    workers = [threading.Thread(target=converse, args=(user,)) for user in users]
     start = time.perf_counter()
     try:
         for worker in workers:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage
 
-from memory_agent import conversation
-from memory_agent.errors import describe_model_error
+from memory_agent.conversations import chat
+from memory_agent.models.errors import describe_model_error
 from memory_agent.runtime import Runtime
 from tests.openai_stub import OpenAIStub, Reply
 
 
 def test_history_groups_each_reply_with_its_memory_notes_and_recall(runtime: Runtime) -> None:
-    list(conversation.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
-    list(conversation.send(runtime, "zed", "t1", "What do you know about me?"))
+    list(chat.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
+    list(chat.send(runtime, "zed", "t1", "What do you know about me?"))
 
-    first_user, first_reply, second_user, second_reply = conversation.history(runtime, "zed", "t1")
+    first_user, first_reply, second_user, second_reply = chat.history(runtime, "zed", "t1")
 
     assert (first_user.role, first_user.text) == ("user", "My name is Zed and I love sailing")
     assert first_reply.role == "assistant"
@@ -32,7 +32,7 @@ def test_history_groups_each_reply_with_its_memory_notes_and_recall(runtime: Run
 
 
 def test_an_unanswered_message_is_its_own_last_bubble() -> None:
-    [only] = conversation.turns([HumanMessage("hello")])
+    [only] = chat.turns([HumanMessage("hello")])
     assert (only.role, only.text, only.notes, only.recall) == ("user", "hello", (), None)
 
 
@@ -51,16 +51,16 @@ def test_a_failed_turn_stays_pending_with_the_same_reason_and_resumes_once(
 ) -> None:
     openai_stub.replies.extend(replies)
     with pytest.raises(Exception) as failure:
-        list(conversation.send(online_runtime, "zed", "t1", "hello"))
+        list(chat.send(online_runtime, "zed", "t1", "hello"))
 
-    reason = conversation.pending_error(online_runtime, "zed", "t1")
+    reason = chat.pending_error(online_runtime, "zed", "t1")
     assert reason == describe_model_error(failure.value)
     assert "Traceback" not in reason
 
     openai_stub.default_reply = Reply(text="Hello again.")
-    assert "".join(map(str, conversation.resume(online_runtime, "zed", "t1"))) == "Hello again."
-    assert conversation.pending_error(online_runtime, "zed", "t1") is None
-    assert [t.role for t in conversation.history(online_runtime, "zed", "t1")] == [
+    assert "".join(map(str, chat.resume(online_runtime, "zed", "t1"))) == "Hello again."
+    assert chat.pending_error(online_runtime, "zed", "t1") is None
+    assert [t.role for t in chat.history(online_runtime, "zed", "t1")] == [
         "user",
         "assistant",
     ]

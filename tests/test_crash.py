@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from memory_agent import conversation, threads
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import open_runtime
 from tests.live_app import cli_command
 from tests.reliability_checks import half_written_memories, integrity_ok, unanswered_tool_calls
@@ -71,9 +71,9 @@ def test_kill_9_mid_turn_loses_nothing_that_finished(data_dir: Path) -> None:
         assert half_written_memories(runtime, data_dir, USER) == []
         assert unanswered_tool_calls(runtime, USER, THREAD) == []
         # The conversation goes on: a pending turn is retried, then a new one works.
-        if conversation.has_pending_turn(runtime, USER, THREAD):
-            list(conversation.resume(runtime, USER, THREAD))
-        events = list(conversation.send(runtime, USER, THREAD, "What do you know about me?"))
+        if chat.has_pending_turn(runtime, USER, THREAD):
+            list(chat.resume(runtime, USER, THREAD))
+        events = list(chat.send(runtime, USER, THREAD, "What do you know about me?"))
         assert "remember about you" in "".join(e for e in events if isinstance(e, str))
     finally:
         runtime.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from memory_agent.demo_model import SIGNATURE, OfflineDemoModel, extract_facts
+from memory_agent.models.demo import SIGNATURE, OfflineDemoModel, extract_facts
 from memory_agent.prompts import render_system_prompt
 from memory_agent.tools import upsert_memory
 

@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from memory_agent import conversation, memories, threads
+from memory_agent import memories
+from memory_agent.conversations import chat, threads
 from memory_agent.graph import RECALL_KEY, system_prompt_for
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import cli_command
 
 
 def _reply(runtime: Runtime, user: str, thread: str, text: str) -> tuple[str, list]:
-    events = list(conversation.send(runtime, user, thread, text))
-    notes = [e for e in events if isinstance(e, conversation.MemoryNote)]
+    events = list(chat.send(runtime, user, thread, text))
+    notes = [e for e in events if isinstance(e, chat.MemoryNote)]
     return "".join(e for e in events if isinstance(e, str)), notes
 
 
@@ -120,7 +121,7 @@ def test_another_users_thread_cannot_be_opened(runtime: Runtime) -> None:
     with pytest.raises(threads.ThreadNotFound):
         threads.get_state(runtime, "bob", "shared-id")
     with pytest.raises(threads.ThreadNotFound):
-        list(conversation.send(runtime, "bob", "shared-id", "hi"))
+        list(chat.send(runtime, "bob", "shared-id", "hi"))
     assert [t.thread_id for t in threads.list_threads(runtime, "bob")] == []
 
 
@@ -135,9 +136,9 @@ def test_a_turn_cut_between_tool_calls_and_results_is_completed_before_the_next(
     with monkeypatch.context() as patch:
         patch.setattr(graph.tools, "upsert_memory", upsert_memory)
         with pytest.raises(RuntimeError):
-            list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+            list(chat.send(runtime, "zed", "t1", "I love sailing"))
     assert threads.get_state(runtime, "zed", "t1").next == ("store_memory",)
-    events = list(conversation.send(runtime, "zed", "t1", "What do you know about me?"))
+    events = list(chat.send(runtime, "zed", "t1", "What do you know about me?"))
     assert "You love sailing" in "".join(e for e in events if isinstance(e, str))
     kinds = [m.type for m in threads.messages(runtime, "zed", "t1")]
     assert kinds == ["human", "ai", "tool", "human", "ai"]
@@ -149,7 +150,7 @@ def test_a_turn_cut_between_tool_calls_and_results_is_completed_before_the_next(
 def test_a_re_run_store_memory_rewrites_the_same_memory(runtime: Runtime) -> None:
     from memory_agent.graph import store_memory
 
-    list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+    list(chat.send(runtime, "zed", "t1", "I love sailing"))
     calls_message = threads.messages(runtime, "zed", "t1")[1]
     config = threads.thread_config("zed", "t1")
     # What a restart does when the store write landed but the checkpoint after it did not.
@@ -172,12 +173,12 @@ def test_tool_results_saved_without_their_checkpoint_are_kept_before_the_next_tu
     with monkeypatch.context() as patch:
         patch.setattr(graph.tools, "upsert_memory", upsert_memory)
         with pytest.raises(RuntimeError):
-            list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+            list(chat.send(runtime, "zed", "t1", "I love sailing"))
     snapshot = threads.get_state(runtime, "zed", "t1")
     [task] = snapshot.tasks
     results = graph.store_memory(snapshot.values, snapshot.config, store=runtime.store)
     runtime.checkpointer.put_writes(snapshot.config, [("messages", results["messages"])], task.id)
 
-    list(conversation.send(runtime, "zed", "t1", "What do you know about me?"))
+    list(chat.send(runtime, "zed", "t1", "What do you know about me?"))
     kinds = [m.type for m in threads.messages(runtime, "zed", "t1")]
     assert kinds == ["human", "ai", "tool", "human", "ai"]

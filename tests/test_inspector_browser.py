@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from memory_agent import conversation, memories
+from memory_agent import memories
+from memory_agent.conversations import chat
 from memory_agent.runtime import open_runtime
 from tests.live_app import LiveApp, settled
 
@@ -38,7 +39,7 @@ def _chat_elsewhere(data_dir: Path, thread: str, text: str) -> None:
     """A turn made outside this browser tab, as another tab or the command line would."""
     runtime = open_runtime(data_dir)
     try:
-        list(conversation.send(runtime, "zed", thread, text))
+        list(chat.send(runtime, "zed", thread, text))
     finally:
         runtime.close()
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memory_agent import conversation, memories, threads
-from memory_agent.persistence import MEMORIES_FILE
+from memory_agent import memories
+from memory_agent.backends.sqlite import MEMORIES_FILE
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime
 from tests.live_app import ROOT
 from tests.postgres_server import dump_store
@@ -28,8 +29,8 @@ EDITOR = "memory_editor_zed_0"
 @pytest.fixture
 def seeded(runtime: Runtime, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     """Zed's two conversations, and the page's cached runtime pointed at the same data dir."""
-    list(conversation.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
-    list(conversation.send(runtime, "zed", "t2", "What do you know about me?"))
+    list(chat.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
+    list(chat.send(runtime, "zed", "t2", "What do you know about me?"))
     monkeypatch.setenv("MEMORY_AGENT_DATA_DIR", str(data_dir))
     get_runtime.clear()
     yield runtime

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memory_agent import conversation, memories, threads
-from memory_agent.__main__ import main
+from memory_agent import memories
+from memory_agent.cli import main
+from memory_agent.conversations import chat, threads
+from memory_agent.conversations.threads import ThreadNotFound
 from memory_agent.memories import Change, MemoryValidationError
 from memory_agent.runtime import Runtime
-from memory_agent.threads import ThreadNotFound
 from tests.live_app import ROOT
 from ui_common import get_runtime
 
@@ -30,8 +31,8 @@ SECRET = "Alice"  # in her message, her memories and her thread's title; nowhere
 @pytest.fixture
 def alice(runtime: Runtime) -> dict[str, Any]:
     """Alice's thread a1 (one turn, two memories) and Bob's thread b1; her ids, to attack with."""
-    list(conversation.send(runtime, "alice", "a1", ALICE_SAYS))
-    list(conversation.send(runtime, "bob", "b1", "I work at Initech"))
+    list(chat.send(runtime, "alice", "a1", ALICE_SAYS))
+    list(chat.send(runtime, "bob", "b1", "I work at Initech"))
     key = next(m.key for m in memories.list_memories(runtime.store, "alice"))
     return {
         "key": key,
@@ -116,7 +117,7 @@ def test_bob_recalls_none_of_alices_memories_in_a_chat(
     runtime: Runtime, alice: dict[str, Any]
 ) -> None:
     reply = "".join(
-        e for e in conversation.send(runtime, "bob", "b2", "What is my name?") if isinstance(e, str)
+        e for e in chat.send(runtime, "bob", "b2", "What is my name?") if isinstance(e, str)
     )
     recalled = threads.messages(runtime, "bob", "b2")[-1].response_metadata
     assert SECRET not in reply
@@ -140,10 +141,10 @@ def test_bob_cannot_open_or_change_alices_thread(runtime: Runtime, alice: dict[s
         lambda: threads.fork(runtime, "bob", "b1", checkpoint),
         lambda: threads.rename_thread(runtime, "bob", "a1", "Mine now"),
         lambda: threads.delete_thread(runtime, "bob", "a1"),
-        lambda: list(conversation.send(runtime, "bob", "a1", "hello")),
-        lambda: list(conversation.resume(runtime, "bob", "a1")),
-        lambda: conversation.history(runtime, "bob", "a1"),
-        lambda: conversation.pending_error(runtime, "bob", "a1"),
+        lambda: list(chat.send(runtime, "bob", "a1", "hello")),
+        lambda: list(chat.resume(runtime, "bob", "a1")),
+        lambda: chat.history(runtime, "bob", "a1"),
+        lambda: chat.pending_error(runtime, "bob", "a1"),
     ]
     for attempt in attempts:
         with pytest.raises(ThreadNotFound):
@@ -159,7 +160,7 @@ def test_a_thread_with_checkpoints_but_no_owner_is_nobodys(runtime: Runtime) -> 
     with pytest.raises(ThreadNotFound):
         threads.open_thread(runtime, "bob", "orphan")
     with pytest.raises(ThreadNotFound):
-        list(conversation.send(runtime, "bob", "orphan", "What is my name?"))
+        list(chat.send(runtime, "bob", "orphan", "What is my name?"))
 
 
 # ---- pages ---------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from memory_agent import memories
+from memory_agent.backends.sqlite import MEMORIES_FILE
 from memory_agent.memories import Change, MemoryValidationError
-from memory_agent.persistence import MEMORIES_FILE
 from memory_agent.runtime import Runtime
 from tests.postgres_server import dump_store
 

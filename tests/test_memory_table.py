@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory_agent import memory_table
+from memory_agent.inspector import memory_table
 from memory_agent.memories import Change, HistoryEvent, Memory, MemoryValidationError
 
 MEMORIES = [

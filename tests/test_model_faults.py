@@ -17,8 +17,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui_common
-from memory_agent import errors, memories, threads
-from memory_agent.__main__ import main
+from memory_agent import memories
+from memory_agent.cli import main
+from memory_agent.conversations import threads
+from memory_agent.models import errors
 from memory_agent.runtime import open_runtime
 from tests.live_app import free_port
 from tests.openai_stub import OpenAIStub, Reply

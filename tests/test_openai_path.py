@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent import conversation, memories, threads
+from memory_agent import memories
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime, open_runtime
 from tests.openai_stub import OpenAIStub, Reply
 
 
 def _turn(runtime: Runtime, thread: str, text: str, user: str = "zed") -> list:
-    return list(conversation.send(runtime, user, thread, text))
+    return list(chat.send(runtime, user, thread, text))
 
 
 def test_reply_text_is_streamed_token_by_token(

@@ -8,20 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent import conversation, memories
-from memory_agent.__main__ import main
-from memory_agent.persistence import (
-    CONVERSATIONS_FILE,
-    MEMORIES_FILE,
-    EmbeddingMismatch,
-)
+from memory_agent import memories
+from memory_agent.backends.index import EmbeddingMismatch
+from memory_agent.backends.sqlite import CONVERSATIONS_FILE, MEMORIES_FILE
+from memory_agent.cli import main
+from memory_agent.conversations import chat
 from memory_agent.runtime import Runtime, open_runtime
 
 
 def test_one_data_directory_holds_two_sqlite_files_in_wal_mode(
     runtime: Runtime, data_dir: Path
 ) -> None:
-    list(conversation.send(runtime, "zed", "t1", "I love sailing"))
+    list(chat.send(runtime, "zed", "t1", "I love sailing"))
     for name in (CONVERSATIONS_FILE, MEMORIES_FILE):
         with sqlite3.connect(data_dir / name) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -69,14 +67,14 @@ def test_a_changed_embedding_is_refused_until_reindexed(
 def test_concurrent_conversations_on_one_runtime_lose_nothing(runtime: Runtime) -> None:
     errors: list[BaseException] = []
 
-    def chat(user: str) -> None:
+    def converse(user: str) -> None:
         try:
             for turn in range(5):
-                list(conversation.send(runtime, user, f"{user}-t", f"I love hobby{turn}"))
+                list(chat.send(runtime, user, f"{user}-t", f"I love hobby{turn}"))
         except BaseException as error:
             errors.append(error)
 
-    workers = [threading.Thread(target=chat, args=(f"user{i}",)) for i in range(4)]
+    workers = [threading.Thread(target=converse, args=(f"user{i}",)) for i in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -16,9 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from memory_agent import conversation, memories, threads
-from memory_agent.__main__ import main
-from memory_agent.persistence import EmbeddingMismatch
+from memory_agent import memories
+from memory_agent.backends.index import EmbeddingMismatch
+from memory_agent.cli import main
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import ROOT, free_port
 from tests.postgres_server import PostgresServer
@@ -40,7 +41,7 @@ def _query(url: str, sql: str) -> list[tuple]:
 def test_first_start_creates_the_tables_and_an_hnsw_index_over_content(
     runtime: Runtime, url: str
 ) -> None:
-    list(conversation.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
+    list(chat.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
     assert _query(url, "SELECT DISTINCT field_name FROM store_vectors") == [("content",)]
     [(definition,)] = _query(
         url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'store_vectors_embedding_idx'"
@@ -120,8 +121,8 @@ def test_migrate_copies_conversations_with_history_and_memories_once(
     monkeypatch.delenv("MEMORY_AGENT_DATABASE_URL")
     old = open_runtime(source)
     for thread, text in [("t1", "My name is Zed and I love sailing"), ("t2", "I work at Acme")]:
-        list(conversation.send(old, "zed", thread, text))
-    list(conversation.send(old, "zed", "t1", "What do you know about me?"))
+        list(chat.send(old, "zed", thread, text))
+    list(chat.send(old, "zed", "t1", "What do you know about me?"))
     before = _everything(old)
     old.close()
 
@@ -154,7 +155,7 @@ def _everything(runtime: Runtime) -> dict:
 def test_a_memory_edited_through_one_server_is_recalled_by_another_at_once(url: str) -> None:
     first, second = open_runtime(), open_runtime()
     try:
-        list(conversation.send(first, "zed", "t1", "I love sailing"))
+        list(chat.send(first, "zed", "t1", "I love sailing"))
         [memory] = memories.list_memories(second.store, "zed")
         memories.upsert_memory(
             second.store,
@@ -164,9 +165,7 @@ def test_a_memory_edited_through_one_server_is_recalled_by_another_at_once(url: 
             key=memory.key,
             source="inspector",
         )
-        reply = "".join(
-            str(e) for e in conversation.send(first, "zed", "t2", "What do you know about me?")
-        )
+        reply = "".join(str(e) for e in chat.send(first, "zed", "t2", "What do you know about me?"))
         assert "You love rowing" in reply and "sailing" not in reply
     finally:
         first.close()
@@ -176,21 +175,21 @@ def test_a_memory_edited_through_one_server_is_recalled_by_another_at_once(url: 
 CHATTER = textwrap.dedent(
     """
     import json, sys, threading
-    from memory_agent import conversation
+    from memory_agent.conversations import chat
     from memory_agent.runtime import open_runtime
 
     server, turns = sys.argv[1], int(sys.argv[2])
     runtime = open_runtime()
     errors = []
 
-    def chat(user):
+    def converse(user):
         try:
             for turn in range(turns):
-                list(conversation.send(runtime, user, user + "-t", f"I love {user}x{turn}"))
+                list(chat.send(runtime, user, user + "-t", f"I love {user}x{turn}"))
         except BaseException as error:
             errors.append(repr(error))
 
-    workers = [threading.Thread(target=chat, args=(f"s{server}u{i}",)) for i in range(4)]
+    workers = [threading.Thread(target=converse, args=(f"s{server}u{i}",)) for i in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -202,7 +201,7 @@ CHATTER = textwrap.dedent(
 
 
 def test_two_app_processes_with_four_conversations_each_lose_nothing(url: str) -> None:
-    """2 processes × 4 threads × 20 turns of ``conversation.send`` on one database."""
+    """2 processes × 4 threads × 20 turns of ``chat.send`` on one database."""
     turns = 20
     processes = [
         subprocess.Popen(

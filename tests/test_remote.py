@@ -11,10 +11,11 @@ import uuid
 
 import pytest
 
-from memory_agent import conversation, memories, threads
-from memory_agent.conversation import MemoryNote
+from memory_agent import memories
+from memory_agent.backends.remote import ServerUnreachable
+from memory_agent.conversations import chat, threads
+from memory_agent.conversations.chat import MemoryNote
 from memory_agent.memories import Change
-from memory_agent.remote import ServerUnreachable
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import free_port
 
@@ -25,7 +26,7 @@ def user() -> str:
 
 
 def _send(runtime: Runtime, user: str, thread_id: str, text: str) -> tuple[str, list[MemoryNote]]:
-    parts = list(conversation.send(runtime, user, thread_id, text))
+    parts = list(chat.send(runtime, user, thread_id, text))
     text_parts = [p for p in parts if isinstance(p, str)]
     return "".join(text_parts), [p for p in parts if isinstance(p, MemoryNote)]
 
@@ -39,7 +40,7 @@ def test_chat_streams_text_and_memory_notes_and_recalls_in_a_new_thread(
     assert "offline demo model" in reply
     assert {n.content for n in notes} == {"User's name is Zed", "User loves sailing"}
 
-    turns = conversation.history(remote_runtime, user, first)
+    turns = chat.history(remote_runtime, user, first)
     assert [t.role for t in turns] == ["user", "assistant"]
     assert set(turns[1].notes) == set(notes)
 
@@ -57,7 +58,7 @@ def test_threads_state_and_history_live_on_the_server(remote_runtime: Runtime, u
 
     state = threads.get_state(remote_runtime, user, thread_id)
     assert state.next == () and len(state.values["messages"]) == 4  # human, tool call, tool, ai
-    assert not conversation.has_pending_turn(remote_runtime, user, thread_id)
+    assert not chat.has_pending_turn(remote_runtime, user, thread_id)
     history = threads.get_history(remote_runtime, user, thread_id)
     assert len(history) >= 4
     assert (
@@ -147,5 +148,5 @@ def test_fork_and_the_edges_of_the_server(remote_runtime: Runtime, user: str) ->
     with pytest.raises(threads.ThreadNotFound):
         threads.get_checkpoint(remote_runtime, user, thread_id, str(uuid.uuid4()))
     with pytest.raises(ValueError, match="must be a UUID"):
-        list(conversation.send(remote_runtime, user, "not-a-uuid", "hi"))
+        list(chat.send(remote_runtime, user, "not-a-uuid", "hi"))
     assert [t.thread_id for t in threads.list_threads(remote_runtime, user)] == [thread_id]

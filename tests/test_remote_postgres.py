@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from memory_agent import conversation, memories, threads
+from memory_agent import memories
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import open_runtime
 from tests.langgraph_server import LangGraphServer
 from tests.postgres_server import PostgresServer
@@ -20,7 +21,7 @@ def test_the_served_agent_writes_where_the_in_process_app_reads(
     env = {"MEMORY_AGENT_DATABASE_URL": url}
     with LangGraphServer("langgraph.postgres.json", env) as server:
         remote = open_runtime(server_url=server.url)
-        list(conversation.send(remote, "zed", thread_id, "I love sailing"))
+        list(chat.send(remote, "zed", thread_id, "I love sailing"))
         [found] = memories.search_memories(remote.store, "zed", "sailing")
         assert found.content == "User loves sailing" and found.score > 0.5
 
@@ -30,7 +31,7 @@ def test_the_served_agent_writes_where_the_in_process_app_reads(
             found.key
         ]
         assert [t.thread_id for t in threads.list_threads(local, "zed")] == [thread_id]
-        turns = conversation.history(local, "zed", thread_id)
+        turns = chat.history(local, "zed", thread_id)
         assert [t.role for t in turns] == ["user", "assistant"]
     finally:
         local.close()

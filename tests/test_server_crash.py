@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from memory_agent import conversation, errors
+from memory_agent.conversations import chat
+from memory_agent.models import errors
 from memory_agent.runtime import open_runtime
 from tests.live_app import LiveApp
 from tests.openai_stub import OpenAIStub, Reply
@@ -88,12 +89,12 @@ def _type(page: Page, text: str) -> None:
     box.press("Enter")
 
 
-def _stored_turns(data_dir: Path, thread: str) -> list[conversation.Turn]:
+def _stored_turns(data_dir: Path, thread: str) -> list[chat.Turn]:
     runtime = open_runtime(data_dir)
     try:
         assert half_written_memories(runtime, data_dir, USER) == []
         assert unanswered_tool_calls(runtime, USER, thread) == []
-        return conversation.history(runtime, USER, thread)
+        return chat.history(runtime, USER, thread)
     finally:
         runtime.close()
 
@@ -180,7 +181,7 @@ def test_kill_9_of_the_streamlit_server_mid_turn(
         print(f"  {name}: {outcome}")
 
 
-def _pairs(turns: list[conversation.Turn]) -> list[tuple[str, str]]:
+def _pairs(turns: list[chat.Turn]) -> list[tuple[str, str]]:
     """(message, reply) per stored turn; a reply not written yet reads as ``""``."""
     pairs: list[tuple[str, str]] = []
     for turn in turns:
@@ -194,6 +195,6 @@ def _pairs(turns: list[conversation.Turn]) -> list[tuple[str, str]]:
 def _pending(data_dir: Path, thread: str) -> bool:
     runtime = open_runtime(data_dir)
     try:
-        return conversation.has_pending_turn(runtime, USER, thread)
+        return chat.has_pending_turn(runtime, USER, thread)
     finally:
         runtime.close()

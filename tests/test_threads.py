@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from memory_agent import conversation, inspection, threads
+from memory_agent.conversations import chat, threads
+from memory_agent.inspector import views
 from memory_agent.runtime import Runtime
 
 
 def _chat(runtime: Runtime, thread: str, *texts: str) -> None:
     for text in texts:
-        list(conversation.send(runtime, "zed", thread, text))
+        list(chat.send(runtime, "zed", thread, text))
 
 
 def _checkpoint_id(snapshot) -> str:
@@ -30,7 +31,7 @@ def test_history_pages_back_with_before(runtime: Runtime) -> None:
 def test_checkpoint_rows_name_the_node_that_wrote_each_checkpoint(runtime: Runtime) -> None:
     _chat(runtime, "t1", "My name is Zed")
     history = threads.get_history(runtime, "zed", "t1", limit=100)
-    rows = inspection.checkpoint_rows(history)
+    rows = views.checkpoint_rows(history)
     assert [(r["step"], r["written by"], r["messages"]) for r in rows] == [
         (3, "call_model", 4),
         (2, "store_memory", 3),
@@ -38,7 +39,7 @@ def test_checkpoint_rows_name_the_node_that_wrote_each_checkpoint(runtime: Runti
         (0, "__start__", 1),
         (-1, "(user input)", 0),
     ]
-    paged = inspection.checkpoint_rows(history[:2], older=history[2])
+    paged = views.checkpoint_rows(history[:2], older=history[2])
     assert paged[-1]["written by"] == "store_memory"
 
 
@@ -68,7 +69,7 @@ def test_unknown_checkpoints_and_other_users_threads_are_not_found(runtime: Runt
 
 def test_message_rows_show_tool_calls_results_and_ids(runtime: Runtime) -> None:
     _chat(runtime, "t1", "My name is Zed")
-    rows = inspection.message_rows(threads.messages(runtime, "zed", "t1"))
+    rows = views.message_rows(threads.messages(runtime, "zed", "t1"))
     assert [r["role"] for r in rows] == ["human", "ai", "tool", "ai"]
     call_id = threads.messages(runtime, "zed", "t1")[1].tool_calls[0]["id"]
     [call] = rows[1]["tool calls"]
@@ -85,15 +86,15 @@ def test_message_rows_show_tool_calls_results_and_ids(runtime: Runtime) -> None:
 def test_last_recall_is_the_prompt_the_model_received(runtime: Runtime) -> None:
     _chat(runtime, "t1", "I love sailing")
     _chat(runtime, "t2", "What do you know about me?")
-    recall = inspection.last_recall(threads.messages(runtime, "zed", "t2"))
+    recall = views.last_recall(threads.messages(runtime, "zed", "t2"))
     assert recall.query == "What do you know about me?"
     assert [m["content"] for m in recall.memories] == ["User loves sailing"]
     assert "User loves sailing" in recall.system_prompt and recall.time in recall.system_prompt
-    assert inspection.last_recall([]) is None
+    assert views.last_recall([]) is None
 
 
 def test_graph_dot_draws_every_node_and_edge_and_marks_next(runtime: Runtime) -> None:
-    dot = inspection.graph_dot(runtime.graph.get_graph(), active=("store_memory",))
+    dot = views.graph_dot(runtime.graph.get_graph(), active=("store_memory",))
     for node in ("__start__", "call_model", "store_memory", "__end__"):
         assert f'"{node}" [' in dot
     assert '"store_memory" -> "call_model";' in dot

@@ -1,103 +1,33 @@
-"""Where conversations and memories live: a SQLite data directory, or a PostgreSQL database.
+"""The embedded backend: one data directory, two SQLite files (checkpoints, memories).
 
-This is the one place that chooses: ``MEMORY_AGENT_DATABASE_URL`` (or ``--database-url``) selects
-PostgreSQL + pgvector, which several app servers can share; otherwise one data directory holds two
-SQLite files. ``conversations.sqlite`` holds LangGraph checkpoints (``SqliteSaver``);
-``memories.sqlite`` holds the store (``SqliteStore`` with a sqlite-vec index). Each has its own
-connection: the saver and the store lock and commit independently, and sharing one connection
-breaks their transactions. Everything above this module sees only a checkpointer and a store.
+``conversations.sqlite`` holds LangGraph checkpoints (``SqliteSaver``); ``memories.sqlite`` holds
+the store (``SqliteStore`` with a sqlite-vec index). Each has its own connection: the saver and the
+store lock and commit independently, and sharing one connection breaks their transactions.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.store.base import BaseStore
-from langgraph.store.postgres import PostgresStore
 from langgraph.store.sqlite import SqliteStore
 
-from memory_agent import memories, postgres
+from memory_agent.backends.index import EMBEDDED_FIELDS, check_index_embedding
+from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
-from memory_agent.embeddings import make_embeddings
+from memory_agent.models.embeddings import make_embeddings
 
 CONVERSATIONS_FILE = "conversations.sqlite"
 MEMORIES_FILE = "memories.sqlite"
-INDEX_TEXT_FIELDS = ["content"]
-"""Only the fact itself is embedded: the context is provenance, and a second vector per memory
-doubled recall time (28 ms vs 17 ms at 10k memories) for matches people did not expect."""
-META_NAMESPACE = ("memory_agent",)
-INDEX_META_KEY = "index"
-
-
-class EmbeddingMismatch(RuntimeError):
-    """The store's vectors were built by another embedding than the one configured."""
-
-
-@dataclass
-class Persistence:
-    """A checkpointer and a store, opened together and closed together."""
-
-    checkpointer: BaseCheckpointSaver
-    store: BaseStore
-    location: str
-    close: Callable[[], None]
 
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("MEMORY_AGENT_DATA_DIR") or "data")
-
-
-def default_database_url() -> str | None:
-    return os.environ.get("MEMORY_AGENT_DATABASE_URL") or None
-
-
-def open_persistence(
-    settings: Configuration,
-    data_dir: str | Path | None = None,
-    database_url: str | None = None,
-    *,
-    check_embedding: bool = True,
-) -> Persistence:
-    """PostgreSQL if a database URL is given or set in the environment; else the data directory.
-
-    A database URL wins over a data directory: app servers sharing one database must not fall back
-    to a private directory because one of them was started with ``--data-dir``.
-    """
-    url = database_url or default_database_url()
-    if url:
-        return open_postgres(url, settings, check_embedding=check_embedding)
-    return open_sqlite(data_dir or default_data_dir(), settings, check_embedding=check_embedding)
-
-
-def open_postgres(
-    url: str, settings: Configuration, *, check_embedding: bool = True
-) -> Persistence:
-    """Connect to (and on first start, set up) the database's checkpointer and store."""
-    conn = postgres.connect(url)
-    pool = None
-    try:
-        pool = postgres.open_pool(url)
-        checkpointer = PostgresSaver(pool)
-        store = PostgresStore(pool, index=postgres.index_config(settings))
-        postgres.setup(conn, checkpointer, store)
-        if check_embedding:
-            check_index_embedding(store, settings)
-    except Exception:
-        if pool is not None:
-            pool.close()
-        raise
-    finally:
-        conn.close()
-    return Persistence(checkpointer, store, postgres.describe(url), pool.close)
 
 
 def open_sqlite(
@@ -198,38 +128,8 @@ def index_config(settings: Configuration) -> dict[str, Any]:
     return {
         "dims": settings.embedding_dims,
         "embed": make_embeddings(settings),
-        # SqliteStore reads "text_fields"; with "fields" it would embed the whole JSON value.
-        "text_fields": INDEX_TEXT_FIELDS,
+        "text_fields": EMBEDDED_FIELDS,  # SqliteStore's key (see EMBEDDED_FIELDS)
     }
-
-
-def check_index_embedding(store: BaseStore, settings: Configuration) -> None:
-    """Record which embedding built the index; refuse to mix vectors from another one."""
-    wanted = {"embedding": settings.embedding, "dims": settings.embedding_dims}
-    item = store.get(META_NAMESPACE, INDEX_META_KEY)
-    if item is None:
-        store.put(META_NAMESPACE, INDEX_META_KEY, wanted, index=False)
-    elif item.value != wanted:
-        raise EmbeddingMismatch(
-            f"The memories were indexed with embedding {item.value['embedding']!r} "
-            f"({item.value['dims']} dims), but {settings.embedding!r} "
-            f"({settings.embedding_dims} dims) is configured. Run "
-            "`python -m memory_agent reindex` to re-embed every memory with it."
-        )
-
-
-def reindex(persistence: Persistence, settings: Configuration) -> int:
-    """Re-embed every memory with the configured embedding and record it; returns the count."""
-    if isinstance(persistence.store, PostgresStore):
-        postgres.fit_vector_column(persistence.store, settings.embedding_dims)
-    count = memories.reindex(persistence.store)
-    persistence.store.put(
-        META_NAMESPACE,
-        INDEX_META_KEY,
-        {"embedding": settings.embedding, "dims": settings.embedding_dims},
-        index=False,
-    )
-    return count
 
 
 def _connect(module: Any, path: Path, isolation_level: str | None) -> Any:

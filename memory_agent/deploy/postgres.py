@@ -18,9 +18,9 @@ from langgraph.store.postgres import AsyncPostgresStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from memory_agent import postgres
+from memory_agent.backends import default_database_url, postgres
+from memory_agent.backends.postgres import open_postgres
 from memory_agent.configuration import Configuration
-from memory_agent.persistence import default_database_url, open_postgres
 
 
 def _database_url() -> str:

@@ -9,8 +9,8 @@ the app (``MEMORY_AGENT_EMBEDDING``), so recall scores match between the two mod
 from __future__ import annotations
 
 from memory_agent.configuration import Configuration
-from memory_agent.embeddings import make_embeddings
 from memory_agent.graph import build_graph
+from memory_agent.models.embeddings import make_embeddings
 
 graph = build_graph()
 embeddings = make_embeddings(Configuration.from_runnable_config())

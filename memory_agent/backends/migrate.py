@@ -19,15 +19,12 @@ from langgraph.store.base import BaseStore, Item, PutOp
 from langgraph.store.postgres import PostgresStore
 from psycopg_pool import ConnectionPool
 
+from memory_agent.backends import Persistence
+from memory_agent.backends.index import META_NAMESPACE
+from memory_agent.backends.postgres import open_postgres
+from memory_agent.backends.sqlite import CONVERSATIONS_FILE, open_sqlite
 from memory_agent.configuration import Configuration
 from memory_agent.memories import MEMORY_NAMESPACE
-from memory_agent.persistence import (
-    CONVERSATIONS_FILE,
-    META_NAMESPACE,
-    Persistence,
-    open_postgres,
-    open_sqlite,
-)
 
 _PAGE = 500
 

@@ -26,7 +26,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
-from memory_agent.remote_store import RemoteStore
+from memory_agent.backends.remote_store import RemoteStore
 
 GRAPH_ID = "memory_agent"
 """The graph's name in ``langgraph.json``: the assistant a remote client runs."""

@@ -14,8 +14,8 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
 from memory_agent.configuration import Configuration
-from memory_agent.demo_model import OfflineDemoModel
-from memory_agent.errors import IncompleteReplyError
+from memory_agent.models.demo import OfflineDemoModel
+from memory_agent.models.errors import IncompleteReplyError
 
 
 def make_chat_model(settings: Configuration) -> BaseChatModel:

@@ -19,8 +19,10 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from memory_agent.backends.index import EMBEDDED_FIELDS, check_index_embedding
+from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
-from memory_agent.embeddings import make_embeddings
+from memory_agent.models.embeddings import make_embeddings
 
 CONNECT_TIMEOUT_S = 5
 POOL_SIZE = 8
@@ -29,7 +31,6 @@ servers stay under Postgres's default ``max_connections`` of 100."""
 SETUP_TIMEOUT_S = 60
 SETUP_LOCK = 7_531_642
 """Advisory-lock key held while creating tables, so concurrent first starts take turns."""
-INDEX_FIELDS = ["content"]
 
 
 class DatabaseError(RuntimeError):
@@ -110,9 +111,7 @@ def index_config(settings: Configuration) -> dict[str, Any]:
     return {
         "dims": settings.embedding_dims,
         "embed": make_embeddings(settings),
-        # PostgresStore reads "fields" (SqliteStore reads "text_fields"); with the other key it
-        # would embed the whole JSON value.
-        "fields": INDEX_FIELDS,
+        "fields": EMBEDDED_FIELDS,  # PostgresStore's key (see EMBEDDED_FIELDS)
     }
 
 
@@ -161,3 +160,31 @@ def fit_vector_column(store: PostgresStore, dims: int) -> bool:
 def _first_line(error: Exception) -> str:
     text = str(error).strip().splitlines()
     return text[0].rstrip(".") + "." if text else type(error).__name__
+
+
+def open_postgres(
+    url: str, settings: Configuration, *, check_embedding: bool = True
+) -> Persistence:
+    """Connect to (and on first start, set up) the database's checkpointer and store."""
+    conn = connect(url)
+    pool = None
+    try:
+        pool = open_pool(url)
+        checkpointer = PostgresSaver(pool)
+        store = PostgresStore(pool, index=index_config(settings))
+        setup(conn, checkpointer, store)
+        if check_embedding:
+            check_index_embedding(store, settings)
+    except Exception:
+        if pool is not None:
+            pool.close()
+        raise
+    finally:
+        conn.close()
+    return Persistence(
+        checkpointer,
+        store,
+        describe(url),
+        pool.close,
+        resize_index=lambda dims: fit_vector_column(store, dims),
+    )

@@ -19,9 +19,9 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from memory_agent import threads
-from memory_agent.errors import describe_recorded_error
+from memory_agent.conversations import threads
 from memory_agent.graph import RECALL_KEY
+from memory_agent.models.errors import describe_recorded_error
 from memory_agent.runtime import Runtime
 
 MAX_MESSAGE_LENGTH = 8_000

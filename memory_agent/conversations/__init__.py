@@ -1,0 +1,1 @@
+"""Conversations: their threads (list, rename, delete, fork), turns, and state snapshots."""

@@ -1,0 +1,1 @@
+"""What `langgraph.json` loads when LangGraph Server serves the agent."""

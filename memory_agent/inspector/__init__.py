@@ -1,0 +1,1 @@
+"""Read-only views for the memory inspector: tables, rows and the graph drawing, no UI."""

@@ -1,0 +1,87 @@
+"""One user's memories: the records, their validation, the store access, and file transfer.
+
+Callers use this package as one namespace (``memories.upsert``, ``memories.Memory``); each
+submodule holds one part of it.
+"""
+
+from memory_agent.memories.records import (
+    HISTORY_NAMESPACE,
+    MAX_CONTENT_LENGTH,
+    MAX_CONTEXT_LENGTH,
+    MEMORY_NAMESPACE,
+    SOURCES,
+    THREAD_ID_PATTERN,
+    Action,
+    Change,
+    HistoryEvent,
+    Memory,
+    MemoryValidationError,
+    MemoryWrite,
+    Source,
+    history_namespace,
+    memory_namespace,
+    now_iso,
+)
+from memory_agent.memories.store import (
+    apply_changes,
+    check_changes,
+    delete_memory,
+    get_memory,
+    history,
+    list_memories,
+    reindex,
+    search_memories,
+    undo,
+    upsert_memory,
+)
+from memory_agent.memories.transfer import (
+    EXPORT_COLUMNS,
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_ROWS,
+    export_csv,
+    export_json,
+    import_changes,
+    neutralise_cell,
+    parse_import,
+    restore_cell,
+)
+from memory_agent.memories.validation import validate_text
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "HISTORY_NAMESPACE",
+    "MAX_CONTENT_LENGTH",
+    "MAX_CONTEXT_LENGTH",
+    "MAX_IMPORT_BYTES",
+    "MAX_IMPORT_ROWS",
+    "MEMORY_NAMESPACE",
+    "SOURCES",
+    "THREAD_ID_PATTERN",
+    "Action",
+    "Change",
+    "HistoryEvent",
+    "Memory",
+    "MemoryValidationError",
+    "MemoryWrite",
+    "Source",
+    "apply_changes",
+    "check_changes",
+    "delete_memory",
+    "export_csv",
+    "export_json",
+    "get_memory",
+    "history",
+    "history_namespace",
+    "import_changes",
+    "list_memories",
+    "memory_namespace",
+    "neutralise_cell",
+    "now_iso",
+    "parse_import",
+    "reindex",
+    "restore_cell",
+    "search_memories",
+    "undo",
+    "upsert_memory",
+    "validate_text",
+]
