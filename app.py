@@ -340,7 +340,7 @@ def show_recall(recall: Any) -> None:
     """What the agent remembered when it read the message, with each memory's score."""
     if not recall:
         return
-    found = recall["memories"]
+    found = recall.memories
     if not found:
         st.caption(":material/psychology: No memories recalled: none were saved yet.")
         return

@@ -1,16 +1,25 @@
-"""Settings for one run of the agent: one dataclass, read from the run's config, then env vars.
+"""Settings for one run of the agent: the graph's ``context_schema``, with env-var fall-backs.
 
-Every setting has one name. It is looked up, in order, in ``config["configurable"]``, in the
-environment variable ``MEMORY_AGENT_<NAME>``, and in the field's default. ``OPENAI_API_KEY`` and
+``Configuration`` is what ``StateGraph(State, context_schema=Configuration)`` declares, so
+LangGraph Studio builds its settings form from it and callers pass ``context={...}``. Each setting
+is looked up, in order, in the run's context, in ``config["configurable"]`` (the LangGraph Server
+copies a client's context there, and older callers put settings there), in the environment
+variable ``MEMORY_AGENT_<NAME>``, and in the field's default. An empty string means "not given":
+the LangGraph Server puts ``user_id = ""`` into every anonymous run. ``OPENAI_API_KEY`` and
 ``OPENAI_BASE_URL`` are honoured as the standard OpenAI variables.
+
+Only the per-run fields (user id, model, temperature, system prompt, recall limit) are in the
+JSON schema a client sees; where the model server lives, its key and the embedding are the
+operator's, read from the environment, and the LangGraph Server drops them from a client's context.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -23,10 +32,15 @@ OFFLINE_MODEL = "offline-demo"
 HASH_EMBEDDING = "hash"
 """Embedding name of the built-in lexical hashing embedding (no key, no network)."""
 
+DEFAULT_USER_ID = "default-user"
+"""Whose memories a run uses when no user is given (e.g. an anonymous LangGraph Studio run)."""
+
 DEFAULT_ONLINE_MODEL = "gpt-4o-mini"
 MAX_USER_ID_LENGTH = 64
 MAX_SYSTEM_PROMPT_LENGTH = 20_000
 _USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_@+\-]+$")
+_OPERATOR = {"operator": True}
+"""Field metadata of settings a client may not set per run (left out of the context schema)."""
 
 
 def _env(name: str) -> str | None:
@@ -45,7 +59,7 @@ def _default_model() -> str:
 class Configuration:
     """Everything that can be set for a run; the single source of truth for settings."""
 
-    user_id: str = "default-user"
+    user_id: str = DEFAULT_USER_ID
     """Whose memories are recalled and written: the store namespace is ("memories", user_id)."""
 
     model: str = field(default_factory=_default_model)
@@ -57,32 +71,41 @@ class Configuration:
     system_prompt: str = SYSTEM_PROMPT
     """Prompt template with ``{user_info}`` (recalled memories) and ``{time}`` slots."""
 
-    base_url: str | None = None
+    recall_limit: int = 10
+    """How many memories ``call_model`` recalls into the system prompt, 1 to 100."""
+
+    base_url: str | None = field(default=None, metadata=_OPERATOR)
     """OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server, LM Studio); falls back to
     ``OPENAI_BASE_URL``."""
 
-    api_key: str | None = field(default=None, repr=False)
-    """API key; falls back to ``OPENAI_API_KEY``. Never printed."""
+    api_key: str | None = field(default=None, repr=False, metadata=_OPERATOR)
+    """API key; falls back to ``OPENAI_API_KEY``. Never printed, never in the context schema."""
 
-    embedding: str = HASH_EMBEDDING
+    embedding: str = field(default=HASH_EMBEDDING, metadata=_OPERATOR)
     """``hash`` (offline, lexical) or ``openai:<model>`` for an OpenAI-compatible embedding."""
 
-    embedding_dims: int = 256
+    embedding_dims: int = field(default=256, metadata=_OPERATOR)
     """Vector size; must match what the embedding returns."""
 
-    recall_limit: int = 10
-    """How many memories ``call_model`` recalls into the system prompt."""
-
-    request_timeout: float = 60.0
+    request_timeout: float = field(default=60.0, metadata=_OPERATOR)
     """Seconds before a model request is given up."""
 
+    max_model_calls: int = field(default=6, metadata=_OPERATOR)
+    """Model calls allowed in one turn; the last one is made without tools, so it answers."""
+
+    max_tool_calls: int = field(default=10, metadata=_OPERATOR)
+    """Memory changes allowed in one turn; calls past it are refused with a tool error."""
+
     def __post_init__(self) -> None:
+        for f in fields(self):
+            if getattr(self, f.name) in ("", None):
+                setattr(self, f.name, _fallback(f))
         self.validate()
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first setting that is not usable."""
         validate_user_id(self.user_id)
-        if not isinstance(self.temperature, (int, float)) or not 0 <= self.temperature <= 2:
+        if not _is_number(self.temperature) or not 0 <= self.temperature <= 2:
             raise ValueError(f"temperature must be a number from 0 to 2, got {self.temperature!r}")
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError("model must be a non-empty model name")
@@ -93,18 +116,25 @@ class Configuration:
                 f"system_prompt is {len(self.system_prompt)} characters; "
                 f"the limit is {MAX_SYSTEM_PROMPT_LENGTH}"
             )
-        if self.base_url is not None and not re.match(r"^https?://", self.base_url):
+        if self.base_url is not None and not re.match(r"^https?://", str(self.base_url)):
             raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
-        if not (self.embedding == HASH_EMBEDDING or self.embedding.startswith("openai:")):
+        if not (self.embedding == HASH_EMBEDDING or str(self.embedding).startswith("openai:")):
             raise ValueError(
                 f"embedding must be 'hash' or 'openai:<model>', got {self.embedding!r}"
             )
-        if not isinstance(self.embedding_dims, int) or not 8 <= self.embedding_dims <= 8192:
+        if not _is_int(self.embedding_dims) or not 8 <= self.embedding_dims <= 8192:
             raise ValueError(f"embedding_dims must be 8 to 8192, got {self.embedding_dims!r}")
-        if not isinstance(self.recall_limit, int) or not 1 <= self.recall_limit <= 100:
+        if not _is_int(self.recall_limit) or not 1 <= self.recall_limit <= 100:
             raise ValueError(f"recall_limit must be 1 to 100, got {self.recall_limit!r}")
-        if not isinstance(self.request_timeout, (int, float)) or self.request_timeout <= 0:
-            raise ValueError(f"request_timeout must be positive, got {self.request_timeout!r}")
+        if not _is_int(self.max_model_calls) or not 2 <= self.max_model_calls <= 50:
+            raise ValueError(f"max_model_calls must be 2 to 50, got {self.max_model_calls!r}")
+        if not _is_int(self.max_tool_calls) or not 1 <= self.max_tool_calls <= 100:
+            raise ValueError(f"max_tool_calls must be 1 to 100, got {self.max_tool_calls!r}")
+        if not _is_number(self.request_timeout) or not 0 < self.request_timeout <= 3600:
+            raise ValueError(
+                f"request_timeout must be a number of seconds from 0 to 3600, "
+                f"got {self.request_timeout!r}"
+            )
 
     @property
     def is_offline(self) -> bool:
@@ -115,28 +145,75 @@ class Configuration:
     def from_runnable_config(cls, config: RunnableConfig | None = None) -> Configuration:
         """Build from ``config["configurable"]``, then ``MEMORY_AGENT_*`` vars, else defaults."""
         configurable: Mapping[str, Any] = (config or {}).get("configurable") or {}
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if configurable.get(f.name) is not None:
-                values[f.name] = configurable[f.name]
-                continue
-            raw = _env(f"MEMORY_AGENT_{f.name.upper()}")
-            if raw is None and f.name == "api_key":
-                raw = _env("OPENAI_API_KEY")
-            if raw is None and f.name == "base_url":
-                raw = _env("OPENAI_BASE_URL")
-            if raw is not None:
-                values[f.name] = _parse(f.name, raw, f.type)
-        return cls(**values)
+        return cls(**{f.name: configurable.get(f.name) for f in fields(cls)})
 
-    def as_configurable(self) -> dict[str, Any]:
-        """The settings that differ from the environment's, for ``config["configurable"]``."""
-        base = Configuration.from_runnable_config()
+    @classmethod
+    def for_run(cls, context: Any, config: RunnableConfig | None = None) -> Configuration:
+        """The settings a node runs with: the run's context if it has one, else its config.
+
+        LangGraph coerces a context dict into ``Configuration``; a caller that passed none (an
+        old client, a server run with settings in ``configurable``) falls back to the config.
+        Either way a client sets only per-run settings: where the model server lives and its
+        key come from the operator's environment, so no run can send the key elsewhere.
+        """
+        if isinstance(context, cls):
+            return context
+        return cls.with_run_values(config, **(context if isinstance(context, Mapping) else {}))
+
+    @classmethod
+    def with_run_values(cls, config: RunnableConfig | None = None, **values: Any) -> Configuration:
+        """``values`` over the config's ``configurable`` over the environment; unknown names and
+        operator settings given per run are ignored."""
+        configurable: Mapping[str, Any] = (config or {}).get("configurable") or {}
+        chosen: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.metadata.get("operator"):
+                continue
+            given = values.get(f.name)
+            chosen[f.name] = given if given not in (None, "") else configurable.get(f.name)
+        return cls(**chosen)
+
+    def run_context(self) -> dict[str, Any]:
+        """The per-run settings as a JSON-ready ``context`` for ``graph.stream`` (local, remote)."""
         return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(base, f.name)
+            f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("operator")
         }
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The context schema clients see (LangGraph Studio's form): per-run settings only."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        properties = schema.get("properties", {})
+        for f in fields(cls):
+            if f.metadata.get("operator"):
+                properties.pop(f.name, None)
+            elif f.name in properties:
+                properties[f.name]["description"] = _FIELD_HELP[f.name]
+        schema.pop("required", None)
+        return schema
+
+
+_FIELD_HELP = {
+    "user_id": f"Whose memories the run reads and writes (empty: {DEFAULT_USER_ID}).",
+    "model": "Chat model name; offline-demo is the built-in model that needs no key.",
+    "temperature": "Sampling temperature, 0 to 2.",
+    "system_prompt": "Prompt template; {user_info} is replaced by the recalled memories.",
+    "recall_limit": "How many memories are recalled into the prompt, 1 to 100.",
+}
+
+
+def _fallback(f: Any) -> Any:
+    """A setting that was not given: its environment variable, else its default."""
+    raw = _env(f"MEMORY_AGENT_{f.name.upper()}")
+    if raw is None and f.name == "api_key":
+        raw = _env("OPENAI_API_KEY")
+    if raw is None and f.name == "base_url":
+        raw = _env("OPENAI_BASE_URL")
+    if raw is not None:
+        return _parse(f.name, raw, f.type)
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return f.default
 
 
 def _parse(name: str, raw: str, annotation: Any) -> Any:
@@ -144,12 +221,25 @@ def _parse(name: str, raw: str, annotation: Any) -> Any:
     kind = str(annotation)
     try:
         if kind.startswith("float"):
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         if kind.startswith("int"):
             return int(raw)
     except ValueError:
-        raise ValueError(f"MEMORY_AGENT_{name.upper()} must be a number, got {raw!r}") from None
+        raise ValueError(
+            f"MEMORY_AGENT_{name.upper()} must be a finite number, got {raw!r}"
+        ) from None
     return raw
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def validate_user_id(user_id: Any) -> str:

@@ -1,12 +1,17 @@
-"""The memory agent: recall memories, call the model with the memory tool, store what it saves.
+"""The memory agent: recall memories, call the model with the memory tools, carry out its calls.
 
 START → call_model ─(tool calls?)→ store_memory → call_model … → END
+
+Settings come from the run's context (``Configuration`` is the graph's ``context_schema``); the
+store is the one the graph was compiled with, or the LangGraph Server's. Every turn is bounded:
+at most ``max_model_calls`` model calls and ``max_tool_calls`` memory changes.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -14,119 +19,70 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolRuntime
+from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from memory_agent import memories, tools
 from memory_agent.configuration import Configuration
 from memory_agent.models.chat import make_chat_model
-from memory_agent.prompts import SYSTEM_PROMPT, render_system_prompt
+from memory_agent.recall import RECALL_KEY, recall
 from memory_agent.state import State
 
-RECALL_KEY = "memory_agent_recall"
-"""Key in each AI message's ``response_metadata`` for what was recalled into its prompt."""
+MAX_KEPT_ARGUMENTS = 4 * memories.MAX_CONTENT_LENGTH
+"""Tool-call arguments longer than this are refused and not kept in the thread: a 3 MB call
+would otherwise be re-sent to the model with every later request."""
 
 
-def recall(store: BaseStore, settings: Configuration, messages: list[AnyMessage]) -> dict[str, Any]:
-    """Search the user's memories for the latest messages; the record of what the model saw."""
-    query = recall_query(messages)
-    found = memories.search_memories(store, settings.user_id, query, limit=settings.recall_limit)
-    return {
-        "query": query,
-        "time": datetime.now(UTC).isoformat(),
-        "memories": [
-            {"key": m.key, "content": m.content, "context": m.context, "score": m.score}
-            for m in found
-        ],
-        # Kept only when it differs from the default, so the prompt can be rebuilt exactly.
-        "system_prompt": None
-        if settings.system_prompt == SYSTEM_PROMPT
-        else settings.system_prompt,
-    }
-
-
-def recall_query(messages: list[AnyMessage]) -> str:
-    """The user's latest message: what this turn is about (the agent's replies add only noise)."""
-    latest = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-    return str(latest.content) if latest else ""
-
-
-def system_prompt_for(record: dict[str, Any]) -> str:
-    """The system prompt exactly as the model received it, from the turn's recall record."""
-    template = record.get("system_prompt") or SYSTEM_PROMPT
-    return render_system_prompt(template, record["memories"], record["time"])
-
-
-def call_model(state: State, config: RunnableConfig, *, store: BaseStore) -> dict[str, list]:
-    """Recall the user's relevant memories, then call the model with ``upsert_memory`` bound."""
-    settings = Configuration.from_runnable_config(config)
-    record = recall(store, settings, state["messages"])
-    model = make_chat_model(settings).bind_tools([tools.UPSERT_MEMORY_SCHEMA])
-    response = model.invoke([SystemMessage(system_prompt_for(record)), *state["messages"]])
-    response.response_metadata = {**response.response_metadata, RECALL_KEY: record}
+def call_model(
+    state: State, config: RunnableConfig, runtime: Runtime[Configuration]
+) -> dict[str, list]:
+    """Recall the user's relevant memories, then call the model with the memory tools bound."""
+    settings = Configuration.for_run(runtime.context, config)
+    messages = state["messages"]
+    calls = _model_calls_this_turn(messages)
+    if calls >= settings.max_model_calls:
+        return {"messages": [AIMessage(_limit_sentence(settings), id=_new_id("ai"))]}
+    record = recall(runtime.store, settings, messages)
+    model = make_chat_model(settings)
+    if calls < settings.max_model_calls - 1:  # the last call allowed must answer in words
+        model = model.bind_tools(tools.TOOL_SCHEMAS)
+    response = model.invoke([SystemMessage(record.system_prompt), *messages])
+    response = _with_own_ids(response, messages)
+    response.response_metadata = {**response.response_metadata, RECALL_KEY: record.as_metadata()}
     return {"messages": [response]}
 
 
-def store_memory(state: State, config: RunnableConfig, *, store: BaseStore) -> dict[str, list]:
+def store_memory(
+    state: State, config: RunnableConfig, runtime: Runtime[Configuration]
+) -> dict[str, list]:
     """Carry out every tool call of the last message and answer each one, errors included."""
+    settings = Configuration.for_run(runtime.context, config)
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
+    budget = settings.max_tool_calls - _tool_results_this_turn(state["messages"])
     results: list[ToolMessage] = []
     for call in last.tool_calls:
-        results.append(_run_tool_call(call, config, store))
+        if budget <= 0:
+            results.append(
+                _error(
+                    call,
+                    f"this turn already made {settings.max_tool_calls} "
+                    "memory changes, the limit; tell the user what was not saved.",
+                )
+            )
+            continue
+        budget -= 1
+        results.append(_run_tool_call(call, state, config, runtime))
     for bad in last.invalid_tool_calls:
         results.append(
-            ToolMessage(
-                content=f"Error: the arguments of {bad.get('name')} were not valid JSON; "
+            _error(
+                bad,
+                f"the arguments of {bad.get('name')} were not valid JSON; "
                 "call the tool again with a JSON object.",
-                tool_call_id=bad.get("id") or "",
-                name=bad.get("name") or tools.upsert_memory.__name__,
-                status="error",
             )
         )
     return {"messages": results}
-
-
-def _run_tool_call(call: dict[str, Any], config: RunnableConfig, store: BaseStore) -> ToolMessage:
-    name = tools.upsert_memory.__name__
-    if call["name"] != name:
-        return ToolMessage(
-            content=f"Error: there is no tool named {call['name']!r}; the only tool is {name}.",
-            tool_call_id=call["id"],
-            name=call["name"],
-            status="error",
-        )
-    args = call.get("args") or {}
-    try:
-        if "content" not in args:
-            raise memories.MemoryValidationError("content is required: a short fact about the user")
-        if not isinstance(args["content"], str) or not isinstance(args.get("context", ""), str):
-            raise memories.MemoryValidationError("content and context must be strings")
-        write = tools.upsert_memory(
-            content=args["content"],
-            context=args.get("context", ""),
-            memory_id=args.get("memory_id") or key_for_call(call["id"]),
-            config=config,
-            store=store,
-        )
-    except memories.MemoryValidationError as error:
-        return ToolMessage(
-            content=f"Error: {error}", tool_call_id=call["id"], name=name, status="error"
-        )
-    return ToolMessage(
-        content=write.describe(),
-        tool_call_id=call["id"],
-        name=name,
-        artifact={"action": _PAST[write.action], "key": write.key, "content": write.after.content},
-    )
-
-
-_PAST = {"create": "created", "update": "updated"}
-
-
-def key_for_call(call_id: str) -> str:
-    """A new memory's key, derived from its tool call: a turn re-run after a crash (its tool calls
-    repeated) rewrites the same memory instead of adding a second one."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"memory-agent:tool-call:{call_id}"))
 
 
 def route_message(state: State) -> Literal["store_memory", "__end__"]:
@@ -141,10 +97,135 @@ def build_graph(
     checkpointer: BaseCheckpointSaver | None = None, store: BaseStore | None = None
 ) -> CompiledStateGraph:
     """The compiled agent; persistence is passed in, so nothing connects at import time."""
-    builder = StateGraph(State)
+    builder = StateGraph(State, context_schema=Configuration)
     builder.add_node(call_model)
     builder.add_node(store_memory)
     builder.add_edge(START, "call_model")
     builder.add_conditional_edges("call_model", route_message, ["store_memory", END])
     builder.add_edge("store_memory", "call_model")
     return builder.compile(checkpointer=checkpointer, store=store, name="MemoryAgent")
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _run_tool_call(
+    call: dict[str, Any], state: State, config: RunnableConfig, runtime: Runtime[Configuration]
+) -> ToolMessage:
+    tool = tools.TOOLS.get(call["name"])
+    if tool is None:
+        names = " and ".join(tools.TOOLS)
+        return _error(call, f"there is no tool named {call['name']!r}; the tools are {names}.")
+    args = call.get("args") or {}
+    problem = _argument_problem(tool.name, args)
+    if problem:
+        return _error(call, problem)
+    tool_runtime = ToolRuntime(
+        state=state,
+        context=runtime.context,
+        config=config,
+        stream_writer=runtime.stream_writer,
+        tool_call_id=call["id"],
+        store=runtime.store,
+    )
+    known = set(tool.tool_call_schema.model_json_schema().get("properties", {}))
+    try:  # arguments the tool does not take (some models add them) are left out
+        content, artifact = tool.func(
+            **{k: v for k, v in args.items() if k in known}, runtime=tool_runtime
+        )
+    except memories.MemoryValidationError as error:
+        return _error(call, str(error))
+    return ToolMessage(content=content, tool_call_id=call["id"], name=tool.name, artifact=artifact)
+
+
+def _argument_problem(name: str, args: dict[str, Any]) -> str | None:
+    """Why the arguments cannot be used, in words the model can act on; ``None`` if they can."""
+    if "_refused" in args:
+        return str(args["_refused"])
+    schema = tools.TOOLS[name].tool_call_schema.model_json_schema()
+    for required in schema.get("required", []):
+        if required not in args:
+            hint = " a short fact about the user" if required == "content" else ""
+            return f"{required} is required:{hint}".rstrip(":")
+    if any(value is not None and not isinstance(value, str) for value in args.values()):
+        return "every argument must be a string"
+    return None
+
+
+def _error(call: dict[str, Any], reason: str) -> ToolMessage:
+    return ToolMessage(
+        content=f"Error: {reason}",
+        tool_call_id=call.get("id") or "",
+        name=call.get("name") or "",
+        status="error",
+    )
+
+
+def _with_own_ids(response: AIMessage, history: Sequence[AnyMessage]) -> AIMessage:
+    """Give the reply and each of its tool calls an id no other message of the thread has.
+
+    Servers' ids cannot be trusted to be unique: vLLM's Kimi parser sends
+    ``functions.upsert_memory:0`` in every request, llama.cpp leaves ids out, others reuse
+    ``call_0``. A repeated message id would make ``add_messages`` replace an earlier reply; a
+    repeated or missing call id would pair tool results with the wrong call. Oversized arguments
+    are replaced by a short placeholder, so they are refused once and never re-sent.
+    """
+    seen_calls = {c.get("id") for m in history for c in getattr(m, "tool_calls", [])}
+    seen_messages = {m.id for m in history}
+
+    def fresh(call: dict[str, Any]) -> dict[str, Any]:
+        call = dict(call)
+        if not call.get("id") or call["id"] in seen_calls:
+            call["id"] = _new_id("call")
+        seen_calls.add(call["id"])
+        size = len(call["args"] if isinstance(call.get("args"), str) else json.dumps(call["args"]))
+        if size > MAX_KEPT_ARGUMENTS:
+            refused = (
+                f"the arguments were {size:,} characters; the limit is {MAX_KEPT_ARGUMENTS:,}. "
+                "They were not kept: call the tool again with a short memory."
+            )
+            is_invalid = "error" in call  # an invalid call's arguments are raw text
+            call["args"] = (
+                f"({size:,} characters, not kept)" if is_invalid else {"_refused": refused}
+            )
+        return call
+
+    update: dict[str, Any] = {
+        "tool_calls": [fresh(c) for c in response.tool_calls],
+        "invalid_tool_calls": [fresh(c) for c in response.invalid_tool_calls],
+    }
+    if not response.id or response.id in seen_messages:
+        update["id"] = _new_id("ai")
+    if response.tool_calls or response.invalid_tool_calls:
+        # The provider's own copy would be sent back beside ours, with the old ids.
+        update["additional_kwargs"] = {
+            k: v for k, v in response.additional_kwargs.items() if k != "tool_calls"
+        }
+    return response.model_copy(update=update)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def _this_turn(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+    """The messages after the user's latest one."""
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], HumanMessage):
+            return messages[index + 1 :]
+    return messages
+
+
+def _model_calls_this_turn(messages: Sequence[AnyMessage]) -> int:
+    return sum(isinstance(m, AIMessage) for m in _this_turn(messages))
+
+
+def _tool_results_this_turn(messages: Sequence[AnyMessage]) -> int:
+    return sum(isinstance(m, ToolMessage) for m in _this_turn(messages))
+
+
+def _limit_sentence(settings: Configuration) -> str:
+    return (
+        f"I stopped here: this reply reached the limit of {settings.max_model_calls} model calls "
+        "in one turn. Your message is kept; ask again or rephrase it."
+    )

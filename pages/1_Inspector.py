@@ -15,6 +15,7 @@ from memory_agent import memories
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import threads
 from memory_agent.inspector import memory_table, views
+from memory_agent.recall import last_recall
 from memory_agent.runtime import Runtime
 from ui_common import escape_inline, runtime_or_stop, show_where
 
@@ -168,7 +169,7 @@ def show_messages(messages: list, key: str) -> None:
 
 
 def show_recall(snapshot: StateSnapshot) -> None:
-    recall = views.last_recall(snapshot.values.get("messages", []))
+    recall = last_recall(snapshot.values.get("messages", []))
     if recall is None:
         st.caption("The model has not been called in this conversation yet.")
         return

@@ -45,7 +45,6 @@ def test_configurable_beats_env_which_beats_defaults(monkeypatch: pytest.MonkeyP
     [
         ({"temperature": 2.5}, "temperature"),
         ({"temperature": -0.1}, "temperature"),
-        ({"user_id": ""}, "user_id"),
         ({"user_id": "   "}, "user_id"),
         ({"user_id": "x" * 65}, "user_id"),
         ({"user_id": "zed.smith"}, "user_id"),
@@ -64,4 +63,49 @@ def test_invalid_settings_name_the_setting(configurable: dict, named: str) -> No
 def test_a_non_numeric_env_var_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEMORY_AGENT_TEMPERATURE", "warm")
     with pytest.raises(ValueError, match="MEMORY_AGENT_TEMPERATURE"):
+        Configuration.from_runnable_config()
+
+
+def test_an_empty_setting_means_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LangGraph Server puts ``user_id = ""`` into every anonymous run (Studio, agent-chat-ui)."""
+    assert Configuration.from_runnable_config({"configurable": {"user_id": ""}}).user_id == (
+        "default-user"
+    )
+    monkeypatch.setenv("MEMORY_AGENT_USER_ID", "studio")
+    settings = Configuration.for_run({"user_id": "", "model": ""}, {"configurable": {}})
+    assert (settings.user_id, settings.model) == ("studio", "offline-demo")
+
+
+def test_a_run_cannot_set_the_operators_server_or_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-operator")
+    evil = {"base_url": "https://evil.example/v1", "api_key": "x", "user_id": "zed"}
+    for settings in (
+        Configuration.for_run(evil, None),
+        Configuration.for_run(None, {"configurable": evil}),
+    ):
+        assert (settings.base_url, settings.api_key, settings.user_id) == (
+            None,
+            "sk-operator",
+            "zed",
+        )
+
+
+def test_the_context_schema_lists_per_run_settings_and_never_the_key() -> None:
+    from memory_agent.graph import build_graph
+
+    schema = build_graph().get_context_jsonschema()
+    assert set(schema["properties"]) == {
+        "user_id",
+        "model",
+        "temperature",
+        "system_prompt",
+        "recall_limit",
+    }
+    assert all(p.get("description") for p in schema["properties"].values())
+
+
+@pytest.mark.parametrize("raw", ["inf", "nan", "-inf"])
+def test_a_timeout_must_be_a_finite_number(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("MEMORY_AGENT_REQUEST_TIMEOUT", raw)
+    with pytest.raises(ValueError, match="MEMORY_AGENT_REQUEST_TIMEOUT"):
         Configuration.from_runnable_config()

@@ -23,11 +23,11 @@ def test_history_groups_each_reply_with_its_memory_notes_and_recall(runtime: Run
         "Saved to memory: User's name is Zed",
         "Saved to memory: User loves sailing",
     ]
-    assert first_reply.recall is not None and first_reply.recall["memories"] == []
+    assert first_reply.recall is not None and first_reply.recall.memories == ()
     assert second_user.text == "What do you know about me?"
     assert "Zed" in second_reply.text and "sailing" in second_reply.text
     assert second_reply.notes == ()
-    recalled = {m["content"] for m in second_reply.recall["memories"]}
+    recalled = {m["content"] for m in second_reply.recall.memories}
     assert recalled == {"User's name is Zed", "User loves sailing"}
 
 

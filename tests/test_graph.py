@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.runtime import Runtime as LangGraphRuntime
 
 from memory_agent import memories
 from memory_agent.conversations import chat, threads
-from memory_agent.graph import RECALL_KEY, system_prompt_for
+from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import cli_command
 
@@ -67,7 +68,7 @@ def test_users_never_see_each_others_memories(runtime: Runtime) -> None:
     assert "Alice" not in answer and "chess" not in answer
     assert memories.list_memories(runtime.store, "bob") == []
     assert memories.search_memories(runtime.store, "bob", "chess") == []
-    record = threads.messages(runtime, "bob", "b1")[-1].response_metadata[RECALL_KEY]
+    record = Recall.of(threads.messages(runtime, "bob", "b1")[-1]).as_metadata()
     assert record["memories"] == []
 
 
@@ -99,10 +100,10 @@ def test_each_reply_records_the_prompt_the_model_saw(runtime: Runtime) -> None:
     _reply(runtime, "zed", "t1", "I love sailing")
     _reply(runtime, "zed", "t2", "What do you know about me?")
     last = threads.messages(runtime, "zed", "t2")[-1]
-    record = last.response_metadata[RECALL_KEY]
+    record = Recall.of(last).as_metadata()
     assert record["query"] == "What do you know about me?"
     assert [m["content"] for m in record["memories"]] == ["User loves sailing"]
-    prompt = system_prompt_for(record)
+    prompt = Recall.from_metadata(record).system_prompt
     assert "User loves sailing" in prompt and record["time"] in prompt
 
 
@@ -134,7 +135,7 @@ def test_a_turn_cut_between_tool_calls_and_results_is_completed_before_the_next(
         raise RuntimeError("killed")  # as a kill would: nothing answers the tool calls
 
     with monkeypatch.context() as patch:
-        patch.setattr(graph.tools, "upsert_memory", upsert_memory)
+        patch.setattr(graph.tools.upsert_memory, "func", upsert_memory)
         with pytest.raises(RuntimeError):
             list(chat.send(runtime, "zed", "t1", "I love sailing"))
     assert threads.get_state(runtime, "zed", "t1").next == ("store_memory",)
@@ -154,7 +155,7 @@ def test_a_re_run_store_memory_rewrites_the_same_memory(runtime: Runtime) -> Non
     calls_message = threads.messages(runtime, "zed", "t1")[1]
     config = threads.thread_config("zed", "t1")
     # What a restart does when the store write landed but the checkpoint after it did not.
-    store_memory({"messages": [calls_message]}, config, store=runtime.store)
+    store_memory({"messages": [calls_message]}, config, LangGraphRuntime(store=runtime.store))
     assert [m.content for m in memories.list_memories(runtime.store, "zed")] == [
         "User loves sailing"
     ]
@@ -171,12 +172,14 @@ def test_tool_results_saved_without_their_checkpoint_are_kept_before_the_next_tu
         raise RuntimeError("killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(graph.tools, "upsert_memory", upsert_memory)
+        patch.setattr(graph.tools.upsert_memory, "func", upsert_memory)
         with pytest.raises(RuntimeError):
             list(chat.send(runtime, "zed", "t1", "I love sailing"))
     snapshot = threads.get_state(runtime, "zed", "t1")
     [task] = snapshot.tasks
-    results = graph.store_memory(snapshot.values, snapshot.config, store=runtime.store)
+    results = graph.store_memory(
+        snapshot.values, snapshot.config, LangGraphRuntime(store=runtime.store)
+    )
     runtime.checkpointer.put_writes(snapshot.config, [("messages", results["messages"])], task.id)
 
     list(chat.send(runtime, "zed", "t1", "What do you know about me?"))

@@ -6,6 +6,7 @@ import pytest
 
 from memory_agent.conversations import chat, threads
 from memory_agent.inspector import views
+from memory_agent.recall import last_recall
 from memory_agent.runtime import Runtime
 
 
@@ -86,11 +87,11 @@ def test_message_rows_show_tool_calls_results_and_ids(runtime: Runtime) -> None:
 def test_last_recall_is_the_prompt_the_model_received(runtime: Runtime) -> None:
     _chat(runtime, "t1", "I love sailing")
     _chat(runtime, "t2", "What do you know about me?")
-    recall = views.last_recall(threads.messages(runtime, "zed", "t2"))
+    recall = last_recall(threads.messages(runtime, "zed", "t2"))
     assert recall.query == "What do you know about me?"
     assert [m["content"] for m in recall.memories] == ["User loves sailing"]
     assert "User loves sailing" in recall.system_prompt and recall.time in recall.system_prompt
-    assert views.last_recall([]) is None
+    assert last_recall([]) is None
 
 
 def test_graph_dot_draws_every_node_and_edge_and_marks_next(runtime: Runtime) -> None:

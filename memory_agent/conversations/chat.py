@@ -7,7 +7,7 @@ user's message, so a retry never duplicates it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,9 +19,10 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from memory_agent.configuration import Configuration
 from memory_agent.conversations import threads
-from memory_agent.graph import RECALL_KEY
 from memory_agent.models.errors import describe_recorded_error
+from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime
 
 MAX_MESSAGE_LENGTH = 8_000
@@ -36,7 +37,9 @@ class MemoryNote:
     content: str
 
     def __str__(self) -> str:
-        verb = "Updated memory" if self.action == "updated" else "Saved to memory"
+        verb = {"updated": "Updated memory", "deleted": "Forgot"}.get(
+            self.action, "Saved to memory"
+        )
         return f"{verb}: {self.content}"
 
 
@@ -51,9 +54,9 @@ class Turn:
     role: Literal["user", "assistant"]
     text: str
     notes: tuple[MemoryNote, ...] = ()
-    recall: Mapping[str, Any] | None = None
-    """The ``RECALL_KEY`` record of the turn's first model call: the memories recalled for the
-    user's message, before anything the turn itself saved (which explains an update)."""
+    recall: Recall | None = None
+    """The recall record of the turn's first model call: the memories recalled for the user's
+    message, before anything the turn itself saved (which explains an update)."""
 
 
 def validate_message(text: Any) -> str:
@@ -124,7 +127,7 @@ def turns(messages: Sequence[BaseMessage]) -> list[Turn]:
             if reply:
                 result.append(_agent_turn(reply))
                 reply = []
-            result.append(Turn("user", str(message.content)))
+            result.append(Turn("user", message.text))
         else:
             reply.append(message)
     if reply:
@@ -136,9 +139,7 @@ def _agent_turn(messages: list[BaseMessage]) -> Turn:
     replies = [m for m in messages if isinstance(m, AIMessage)]
     texts = [m.text for m in replies if m.text.strip()]
     notes = tuple(note for note in map(memory_note, messages) if note)
-    recalls = [
-        m.response_metadata[RECALL_KEY] for m in replies if RECALL_KEY in m.response_metadata
-    ]
+    recalls = [r for r in map(Recall.of, replies) if r is not None]
     return Turn("assistant", "\n\n".join(texts), notes, recalls[0] if recalls else None)
 
 
@@ -150,10 +151,12 @@ def _stream(
     settings: dict[str, Any],
     stop_before: str | None = None,
 ) -> Iterator[str | MemoryNote]:
-    config = threads.thread_config(user_id, thread_id, **settings)
+    config = threads.thread_config(user_id, thread_id)
+    context = Configuration.with_run_values(None, **{**settings, "user_id": user_id})
     for mode, payload in runtime.graph.stream(
         graph_input,
         config,
+        context=context.run_context(),
         stream_mode=["messages", "updates"],
         interrupt_before=[stop_before] if stop_before else None,
     ):

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
@@ -196,10 +196,6 @@ def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:
 
 def snapshot_as_json(snapshot: StateSnapshot) -> str:
     return json.dumps(snapshot_as_dict(snapshot), indent=2, ensure_ascii=False, default=str)
-
-
-def first_human_text(message_list: list[BaseMessage]) -> str:
-    return next((str(m.content) for m in message_list if isinstance(m, HumanMessage)), "")
 
 
 def _message_dict(message: BaseMessage) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Readable views of a thread's state for the inspector: messages, the last recall, checkpoints,
-and the graph as DOT.
+"""Readable views of a thread's state for the inspector: messages, checkpoints, and the graph
+as DOT.
 
 Each view is built from the live ``StateSnapshot`` objects and the compiled graph, never from a
 copy, so what the inspector shows is what LangGraph holds.
@@ -9,24 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables.graph import Graph
 from langgraph.types import StateSnapshot
-
-from memory_agent.graph import RECALL_KEY, system_prompt_for
-
-
-@dataclass(frozen=True)
-class Recall:
-    """What the model saw on its last call: the query, the memories recalled, the prompt."""
-
-    query: str
-    time: str
-    memories: list[dict[str, Any]]
-    system_prompt: str
 
 
 def message_rows(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -43,22 +30,6 @@ def message_rows(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
         }
         for number, message in enumerate(messages, start=1)
     ]
-
-
-def last_recall(messages: Sequence[BaseMessage]) -> Recall | None:
-    """The recall record of the latest model reply, with its system prompt rebuilt exactly."""
-    for message in reversed(messages):
-        record = (
-            message.response_metadata.get(RECALL_KEY) if isinstance(message, AIMessage) else None
-        )
-        if record:
-            return Recall(
-                query=record["query"],
-                time=record["time"],
-                memories=list(record["memories"]),
-                system_prompt=system_prompt_for(record),
-            )
-    return None
 
 
 def checkpoint_rows(

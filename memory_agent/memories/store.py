@@ -87,11 +87,14 @@ def upsert_memory(
     )[0]
 
 
-def delete_memory(store: BaseStore, user_id: str, key: str, *, source: Source) -> MemoryWrite:
+def delete_memory(
+    store: BaseStore, user_id: str, key: str, *, source: Source, thread_id: str | None = None
+) -> MemoryWrite:
+    """Delete one memory; ``thread_id`` names the conversation that asked (the agent's tool)."""
     existing = get_memory(store, user_id, key)
     if existing is None:
         raise MemoryValidationError(f"No memory with key {key!r} for user {user_id!r}.")
-    return _commit(store, user_id, [Change("delete", key)], source, None, {key: existing})[0]
+    return _commit(store, user_id, [Change("delete", key)], source, thread_id, {key: existing})[0]
 
 
 def apply_changes(

@@ -1,0 +1,94 @@
+"""The recall record: what the model saw on one call, stored with the reply it produced.
+
+``call_model`` searches the user's memories for the latest message and renders them into the
+system prompt. The record of that search (query, time, memories with scores, the template when it
+is not the default) is kept in the AI message's ``response_metadata``, so the chat, the inspector
+and the command line rebuild the exact prompt from stored state with the graph's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langgraph.store.base import BaseStore
+
+from memory_agent import memories
+from memory_agent.configuration import Configuration
+from memory_agent.prompts import SYSTEM_PROMPT, render_system_prompt
+
+RECALL_KEY = "memory_agent_recall"
+"""Key in each AI message's ``response_metadata`` for the recall record of its prompt."""
+
+
+@dataclass(frozen=True)
+class Recall:
+    """The memories recalled for one model call, and the prompt they were rendered into."""
+
+    query: str
+    time: str
+    memories: tuple[Mapping[str, Any], ...]
+    """Each ``{"key", "content", "context", "score"}``, best match first."""
+    template: str | None = None
+    """The system prompt template when it was not the default (else ``None``, to keep it small)."""
+
+    @property
+    def system_prompt(self) -> str:
+        """The system prompt exactly as the model received it."""
+        return render_system_prompt(self.template or SYSTEM_PROMPT, self.memories, self.time)
+
+    def as_metadata(self) -> dict[str, Any]:
+        """The JSON-ready form stored under ``RECALL_KEY``."""
+        return {
+            "query": self.query,
+            "time": self.time,
+            "memories": [dict(m) for m in self.memories],
+            "system_prompt": self.template,
+        }
+
+    @classmethod
+    def from_metadata(cls, record: Mapping[str, Any]) -> Recall:
+        """Read a stored record (older records have the same keys)."""
+        return cls(
+            query=record.get("query", ""),
+            time=record["time"],
+            memories=tuple(record.get("memories") or ()),
+            template=record.get("system_prompt"),
+        )
+
+    @classmethod
+    def of(cls, message: BaseMessage) -> Recall | None:
+        """The record stored with an AI reply, if it has one."""
+        if not isinstance(message, AIMessage):
+            return None
+        record = message.response_metadata.get(RECALL_KEY)
+        return cls.from_metadata(record) if record else None
+
+
+def recall(store: BaseStore, settings: Configuration, messages: Sequence[AnyMessage]) -> Recall:
+    """Search the user's memories for the latest message: the record of what the model will see."""
+    query = recall_query(messages)
+    found = memories.search_memories(store, settings.user_id, query, limit=settings.recall_limit)
+    return Recall(
+        query=query,
+        time=datetime.now(UTC).isoformat(),
+        memories=tuple(
+            {"key": m.key, "content": m.content, "context": m.context, "score": m.score}
+            for m in found
+        ),
+        template=None if settings.system_prompt == SYSTEM_PROMPT else settings.system_prompt,
+    )
+
+
+def recall_query(messages: Sequence[AnyMessage]) -> str:
+    """The user's latest message: what this turn is about (the agent's replies add only noise)."""
+    latest = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+    return latest.text if latest else ""
+
+
+def last_recall(messages: Sequence[BaseMessage]) -> Recall | None:
+    """The record of the latest model call in ``messages``."""
+    return next((r for r in map(Recall.of, reversed(messages)) if r is not None), None)
