@@ -19,7 +19,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -39,8 +39,6 @@ DEFAULT_ONLINE_MODEL = "gpt-4o-mini"
 MAX_USER_ID_LENGTH = 64
 MAX_SYSTEM_PROMPT_LENGTH = 20_000
 _USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_@+\-]+$")
-_OPERATOR = {"operator": True}
-"""Field metadata of settings a client may not set per run (left out of the context schema)."""
 
 
 def _env(name: str) -> str | None:
@@ -55,51 +53,64 @@ def _default_model() -> str:
     return OFFLINE_MODEL
 
 
+def _setting(name: str, default: Any, *, operator: bool = False, repr: bool = True) -> Any:
+    """A field whose value, when not given, is its environment variable, else ``default``."""
+
+    def from_env() -> Any:
+        raw = _env(f"MEMORY_AGENT_{name.upper()}")
+        if raw is None and name in ("api_key", "base_url"):
+            raw = _env(f"OPENAI_{name.upper()}")
+        fallback = default() if callable(default) else default
+        return fallback if raw is None else _parse(name, raw, fallback)
+
+    return field(default_factory=from_env, repr=repr, metadata={"operator": operator})
+
+
 @dataclass(kw_only=True)
 class Configuration:
     """Everything that can be set for a run; the single source of truth for settings."""
 
-    user_id: str = DEFAULT_USER_ID
+    user_id: str = _setting("user_id", DEFAULT_USER_ID)
     """Whose memories are recalled and written: the store namespace is ("memories", user_id)."""
 
-    model: str = field(default_factory=_default_model)
+    model: str = _setting("model", _default_model)
     """Chat model name; ``offline-demo`` is the built-in model that needs no key."""
 
-    temperature: float = 0.0
+    temperature: float = _setting("temperature", 0.0)
     """Sampling temperature for the chat model, 0 to 2."""
 
-    system_prompt: str = SYSTEM_PROMPT
+    system_prompt: str = _setting("system_prompt", SYSTEM_PROMPT)
     """Prompt template with ``{user_info}`` (recalled memories) and ``{time}`` slots."""
 
-    recall_limit: int = 10
+    recall_limit: int = _setting("recall_limit", 10)
     """How many memories ``call_model`` recalls into the system prompt, 1 to 100."""
 
-    base_url: str | None = field(default=None, metadata=_OPERATOR)
+    base_url: str | None = _setting("base_url", None, operator=True)
     """OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server, LM Studio); falls back to
     ``OPENAI_BASE_URL``."""
 
-    api_key: str | None = field(default=None, repr=False, metadata=_OPERATOR)
+    api_key: str | None = _setting("api_key", None, operator=True, repr=False)
     """API key; falls back to ``OPENAI_API_KEY``. Never printed, never in the context schema."""
 
-    embedding: str = field(default=HASH_EMBEDDING, metadata=_OPERATOR)
+    embedding: str = _setting("embedding", HASH_EMBEDDING, operator=True)
     """``hash`` (offline, lexical) or ``openai:<model>`` for an OpenAI-compatible embedding."""
 
-    embedding_dims: int = field(default=256, metadata=_OPERATOR)
+    embedding_dims: int = _setting("embedding_dims", 256, operator=True)
     """Vector size; must match what the embedding returns."""
 
-    request_timeout: float = field(default=60.0, metadata=_OPERATOR)
+    request_timeout: float = _setting("request_timeout", 60.0, operator=True)
     """Seconds before a model request is given up."""
 
-    max_model_calls: int = field(default=6, metadata=_OPERATOR)
+    max_model_calls: int = _setting("max_model_calls", 6, operator=True)
     """Model calls allowed in one turn; the last one is made without tools, so it answers."""
 
-    max_tool_calls: int = field(default=10, metadata=_OPERATOR)
+    max_tool_calls: int = _setting("max_tool_calls", 10, operator=True)
     """Memory changes allowed in one turn; calls past it are refused with a tool error."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
             if getattr(self, f.name) in ("", None):
-                setattr(self, f.name, _fallback(f))
+                setattr(self, f.name, f.default_factory())
         self.validate()
 
     def validate(self) -> None:
@@ -202,30 +213,15 @@ _FIELD_HELP = {
 }
 
 
-def _fallback(f: Any) -> Any:
-    """A setting that was not given: its environment variable, else its default."""
-    raw = _env(f"MEMORY_AGENT_{f.name.upper()}")
-    if raw is None and f.name == "api_key":
-        raw = _env("OPENAI_API_KEY")
-    if raw is None and f.name == "base_url":
-        raw = _env("OPENAI_BASE_URL")
-    if raw is not None:
-        return _parse(f.name, raw, f.type)
-    if f.default_factory is not MISSING:
-        return f.default_factory()
-    return f.default
-
-
-def _parse(name: str, raw: str, annotation: Any) -> Any:
-    """Turn an env var's text into the field's type, naming the variable when it cannot."""
-    kind = str(annotation)
+def _parse(name: str, raw: str, default: Any) -> Any:
+    """Turn an env var's text into the default's type, naming the variable when it cannot."""
     try:
-        if kind.startswith("float"):
+        if isinstance(default, float):
             value = float(raw)
             if not math.isfinite(value):
                 raise ValueError(raw)
             return value
-        if kind.startswith("int"):
+        if isinstance(default, int):
             return int(raw)
     except ValueError:
         raise ValueError(
