@@ -1,9 +1,9 @@
 """Shared fixtures: a hermetic environment, a real backend, a local OpenAI server.
 
-The core and inspector suites run twice, on SQLite and on PostgreSQL: for them ``data_dir`` (and
+Modules marked ``both_backends`` run twice, on SQLite and on PostgreSQL: for them ``data_dir`` (and
 so ``runtime``) comes with ``MEMORY_AGENT_DATABASE_URL`` pointing at a fresh database on one
 session-wide Postgres server, which every ``open_runtime`` call, page and CLI run then uses. Other
-suites run on SQLite only. If Postgres cannot start, the Postgres runs fail and say why.
+modules run on SQLite only. If Postgres cannot start, the Postgres runs fail and say why.
 """
 
 from __future__ import annotations
@@ -21,18 +21,14 @@ from tests.langgraph_server import LangGraphServer
 from tests.openai_stub import OpenAIStub
 from tests.postgres_server import PostgresServer
 
-BOTH_BACKENDS = {
-    "tests.test_graph",
-    "tests.test_memories",
-    "tests.test_threads",
-    "tests.test_inspector_page",
-}
-"""Test modules that run on each backend; the rest exercise SQLite only (and once)."""
 _databases = itertools.count()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames and metafunc.module.__name__ in BOTH_BACKENDS:
+    """Tests marked ``both_backends`` that use ``backend`` (or ``runtime``) run on each."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
         metafunc.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 

@@ -15,6 +15,8 @@ from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import cli_command
 
+pytestmark = pytest.mark.both_backends
+
 
 def _reply(runtime: Runtime, user: str, thread: str, text: str) -> tuple[str, list]:
     events = list(chat.send(runtime, user, thread, text))

@@ -22,6 +22,8 @@ from tests.live_app import ROOT
 from tests.postgres_server import dump_store
 from ui_common import get_runtime
 
+pytestmark = pytest.mark.both_backends
+
 PAGE = "pages/1_Inspector.py"
 EDITOR = "memory_editor_zed_0"
 

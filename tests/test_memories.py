@@ -14,6 +14,8 @@ from memory_agent.memories import Change, MemoryValidationError
 from memory_agent.runtime import Runtime
 from tests.postgres_server import dump_store
 
+pytestmark = pytest.mark.both_backends
+
 
 def _dump(data_dir: Path) -> str:
     """Every row of the memory database (items, vectors, history) as SQL text."""

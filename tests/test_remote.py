@@ -150,3 +150,28 @@ def test_fork_and_the_edges_of_the_server(remote_runtime: Runtime, user: str) ->
     with pytest.raises(ValueError, match="must be a UUID"):
         list(chat.send(remote_runtime, user, "not-a-uuid", "hi"))
     assert [t.thread_id for t in threads.list_threads(remote_runtime, user)] == [thread_id]
+
+
+def test_studio_sees_the_per_run_settings_and_an_anonymous_run_uses_the_default_user(
+    langgraph_server,
+) -> None:
+    """What LangGraph Studio and agent-chat-ui do: read the schema, run with no user, send
+    content blocks."""
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=langgraph_server.url)
+    [assistant] = client.assistants.search(graph_id="memory_agent", limit=1)
+    schemas = client.assistants.get_schemas(assistant["assistant_id"])
+    fields = set(schemas["context_schema"]["properties"])
+    assert fields == {"user_id", "model", "temperature", "system_prompt", "recall_limit"}
+    thread = client.threads.create()
+    fact = f"I love kayaking{uuid.uuid4().hex[:6]}"
+    client.runs.wait(
+        thread["thread_id"],
+        assistant["assistant_id"],
+        input={"messages": [{"role": "user", "content": [{"type": "text", "text": fact}]}]},
+        context={"user_id": ""},
+    )
+    found = client.store.search_items(("memories", "default-user"), query=fact, limit=20)
+    contents = [item["value"]["content"] for item in found["items"]]
+    assert f"User loves kayaking{fact[-6:]}" in contents

@@ -9,6 +9,8 @@ from memory_agent.inspector import views
 from memory_agent.recall import last_recall
 from memory_agent.runtime import Runtime
 
+pytestmark = pytest.mark.both_backends
+
 
 def _chat(runtime: Runtime, thread: str, *texts: str) -> None:
     for text in texts:
