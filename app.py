@@ -100,6 +100,7 @@ def flash(kind: str, text: str) -> None:
 
 
 def show_flash() -> None:
+    """Show the message the last action left for this run, once."""
     kind, text = st.session_state.pop(FLASH, (None, ""))
     if kind == "success":
         st.toast(text, icon=":material/check_circle:")
@@ -113,12 +114,14 @@ def show_flash() -> None:
 
 
 def start_new_chat() -> None:
+    """Open a draft conversation; it is saved with its first message."""
     st.query_params.pop(THREAD_PARAM, None)
     st.session_state[DRAFT] = threads.new_thread_id()
     st.session_state.pop(CONFIRM_DELETE, None)
 
 
 def open_chat(thread_id: str) -> None:
+    """Switch to a conversation from the sidebar."""
     st.query_params[THREAD_PARAM] = thread_id
     st.session_state.pop(CONFIRM_DELETE, None)
 
@@ -137,6 +140,7 @@ def switch_user() -> None:
 
 
 def rename_chat(runtime: Runtime, user_id: str, thread_id: str) -> None:
+    """Rename a conversation to the title typed in its menu."""
     try:
         renamed = threads.rename_thread(
             runtime, user_id, thread_id, st.session_state["rename_title"]
@@ -148,14 +152,17 @@ def rename_chat(runtime: Runtime, user_id: str, thread_id: str) -> None:
 
 
 def ask_to_delete(thread_id: str) -> None:
+    """Ask for confirmation before deleting a conversation."""
     st.session_state[CONFIRM_DELETE] = thread_id
 
 
 def cancel_delete() -> None:
+    """Keep the conversation the user was about to delete."""
     st.session_state.pop(CONFIRM_DELETE, None)
 
 
 def delete_chat(runtime: Runtime, user_id: str, thread: threads.Thread) -> None:
+    """Delete a conversation for good and open a new chat."""
     try:
         threads.delete_thread(runtime, user_id, thread.thread_id)
     except threads.ThreadNotFound as error:
@@ -166,10 +173,12 @@ def delete_chat(runtime: Runtime, user_id: str, thread: threads.Thread) -> None:
 
 
 def request_retry(thread_id: str) -> None:
+    """Remember that the user asked to retry this conversation's pending turn."""
     st.session_state[RETRY] = thread_id
 
 
 def reset_settings(defaults: Configuration) -> None:
+    """Put the session's model settings back to the server's defaults."""
     for name, key in SETTING_KEYS.items():
         st.session_state[key] = getattr(defaults, name)
 
@@ -178,6 +187,7 @@ def reset_settings(defaults: Configuration) -> None:
 
 
 def sidebar_user(user_id: str) -> None:
+    """The user id field: switching users opens their conversations."""
     st.session_state.setdefault(USER_FIELD, user_id)
     st.text_input(
         "User id",
@@ -190,6 +200,7 @@ def sidebar_user(user_id: str) -> None:
 
 
 def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
+    """New chat, then the user's conversations, newest first."""
     st.button(
         "New chat", icon=":material/add:", on_click=start_new_chat, type="primary", width="stretch"
     )
@@ -264,6 +275,7 @@ def inspector_link(user_id: str, thread_id: str | None = None) -> None:
 
 
 def show_header(runtime: Runtime, user_id: str, thread: threads.Thread | None) -> None:
+    """The conversation's title with its menu (rename, delete, inspect)."""
     row = st.container(horizontal=True, vertical_alignment="center")
     row.subheader(escape_inline(thread.title if thread else "New chat"), anchor=False)
     if thread is None:
@@ -289,6 +301,7 @@ def show_header(runtime: Runtime, user_id: str, thread: threads.Thread | None) -
 
 
 def confirm_delete(runtime: Runtime, user_id: str, thread: threads.Thread) -> None:
+    """The delete confirmation, grouped with the conversation it deletes."""
     st.warning(
         f"Delete “{escape_inline(thread.title)}”? Its messages are removed for good; "
         "memories saved in it stay.",
@@ -302,6 +315,7 @@ def confirm_delete(runtime: Runtime, user_id: str, thread: threads.Thread) -> No
 
 
 def show_intro() -> None:
+    """What a new user can say, on an empty conversation."""
     st.markdown("I remember what you tell me about yourself, across conversations.")
     st.caption(
         "Try “My name is Zed and I love sailing”, then start a new chat and ask "
@@ -310,6 +324,7 @@ def show_intro() -> None:
 
 
 def show_turn(turn: Turn, user_id: str, thread_id: str) -> None:
+    """One stored bubble: a user message as typed, or a reply with its notes."""
     with st.chat_message(turn.role):
         if turn.role == "user":
             st.text(turn.text)  # as typed: no Markdown, no HTML
@@ -332,6 +347,7 @@ def show_notes(notes: tuple[MemoryNote, ...], user_id: str, thread_id: str) -> N
 
 
 def show_note(note: MemoryNote, container: Any) -> None:
+    """One memory the turn saved, updated or forgot, as plain text."""
     icon = ":material/edit_note:" if note.action == "updated" else ":material/bookmark_added:"
     container.caption(f"{icon} {escape_inline(str(note))}")
 
@@ -393,6 +409,7 @@ def finish_turn(runtime: Runtime, user_id: str, thread_id: str, failure: str | N
 def send_message(
     runtime: Runtime, user_id: str, thread_id: str, text: str, overrides: dict[str, Any]
 ) -> None:
+    """Store the user's message and stream the agent's turn into the page."""
     try:
         chat.validate_message(text)
     except ValueError as error:

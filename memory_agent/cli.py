@@ -38,6 +38,7 @@ MODEL_ERRORS = (openai.OpenAIError, ConnectionError, TimeoutError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (errors are one line on stderr)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:

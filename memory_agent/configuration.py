@@ -173,8 +173,10 @@ class Configuration:
 
     @classmethod
     def with_run_values(cls, config: RunnableConfig | None = None, **values: Any) -> Configuration:
-        """``values`` over the config's ``configurable`` over the environment; unknown names and
-        operator settings given per run are ignored."""
+        """``values`` over the config's ``configurable`` over the environment.
+
+        Unknown names, and operator settings given per run, are ignored.
+        """
         configurable: Mapping[str, Any] = (config or {}).get("configurable") or {}
         chosen: dict[str, Any] = {}
         for f in fields(cls):

@@ -34,6 +34,7 @@ class Runtime:
 
 
 def default_server_url() -> str | None:
+    """``MEMORY_AGENT_SERVER_URL``, if set: the agent runs on that server."""
     return os.environ.get("MEMORY_AGENT_SERVER_URL") or None
 
 
@@ -42,9 +43,12 @@ def open_runtime(
     database_url: str | None = None,
     server_url: str | None = None,
 ) -> Runtime:
-    """The agent on a LangGraph Server (``server_url`` or ``MEMORY_AGENT_SERVER_URL``) if given;
+    """The agent, opened where the settings say.
+
+    On a LangGraph Server (``server_url`` or ``MEMORY_AGENT_SERVER_URL``) if given;
     else in process on PostgreSQL (``database_url`` or ``MEMORY_AGENT_DATABASE_URL``) or the SQLite
-    data directory (``data_dir``, ``MEMORY_AGENT_DATA_DIR`` or ``./data``)."""
+    data directory (``data_dir``, ``MEMORY_AGENT_DATA_DIR`` or ``./data``).
+    """
     settings = Configuration.from_runnable_config()
     url = server_url or default_server_url()
     if url:

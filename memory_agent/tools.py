@@ -75,8 +75,10 @@ TOOL_SCHEMAS = [convert_to_openai_tool(t) for t in TOOLS.values()]
 
 
 def new_memory_key(runtime: ToolRuntime) -> str:
-    """A new memory's key, unique per write whatever ids the model server sends, yet the same
-    when a crashed turn's tool calls are carried out again (so a re-run rewrites one memory).
+    """A new memory's key: unique per write, whatever ids the model server sends.
+
+    Yet it is the same when a crashed turn's tool calls are carried out again, so a re-run
+    rewrites one memory instead of adding a second.
 
     It is derived from the thread, the AI message holding the call (its id is the graph's own,
     set in ``call_model``) and the call's id (made unique within that message there too).

@@ -81,6 +81,7 @@ def flash(text: str, *, chat_link: bool = False) -> None:
 
 
 def show_flash(user: str, thread: str | None) -> None:
+    """Show the confirmation the last action left, once."""
     message = st.session_state.pop(FLASH, None)
     if message:
         st.success(message["text"])
@@ -96,6 +97,7 @@ def reset_editor(user: str) -> None:
 
 
 def chat_link(user: str, thread: str | None, label: str) -> None:
+    """A link back to the chat with the same user and conversation."""
     params = {"user": user, **({"thread": thread} if thread else {})}
     st.page_link(CHAT_PAGE, label=label, icon=":material/chat:", query_params=params)
 
@@ -104,6 +106,7 @@ def chat_link(user: str, thread: str | None, label: str) -> None:
 
 
 def state_tab(runtime: Runtime, user: str, thread: str) -> None:
+    """The live state of the conversation, optionally refreshed every few seconds."""
     follow = st.toggle(
         f"Auto-refresh every {REFRESH_SECONDS} s",
         key="inspect_follow",
@@ -114,6 +117,7 @@ def state_tab(runtime: Runtime, user: str, thread: str) -> None:
 
 
 def live_state(runtime: Runtime, user: str, thread: str) -> None:
+    """The conversation's current ``get_state``, read once per refresh."""
     snapshot = threads.get_state(runtime, user, thread)
     show_snapshot(snapshot, thread, key="live")
     st.subheader("What the model saw")
@@ -169,6 +173,7 @@ def show_messages(messages: list, key: str) -> None:
 
 
 def show_recall(snapshot: StateSnapshot) -> None:
+    """What the model saw on its last call: the memories and the exact prompt."""
     recall = last_recall(snapshot.values.get("messages", []))
     if recall is None:
         st.caption("The model has not been called in this conversation yet.")
@@ -240,6 +245,7 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
 
 
 def memories_tab(runtime: Runtime, user: str) -> None:
+    """The user's memories: table, recall preview, history, export and import."""
     memory_editor(runtime, user)
     recall_preview(runtime, user)
     change_history(runtime, user)
@@ -247,8 +253,11 @@ def memories_tab(runtime: Runtime, user: str) -> None:
 
 
 def memory_editor(runtime: Runtime, user: str) -> None:
-    """Edit the table, then save all or nothing. The shown frame is frozen while edits are
-    pending, so the editor's row positions always refer to the rows they were made on."""
+    """Edit the table, then save all or nothing.
+
+    The shown frame is frozen while edits are pending, so the editor's row positions always
+    refer to the rows they were made on.
+    """
     st.subheader("Memories")
     st.caption("Edit content and context, add or delete rows, then save: all rows or none.")
     version = st.session_state.setdefault(f"editor_version_{user}", 0)
@@ -289,6 +298,7 @@ def memory_editor(runtime: Runtime, user: str) -> None:
 
 
 def save_edits(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) -> None:
+    """Apply the table's edits all at once, or none with the refused row named."""
     try:
         changes = memory_table.changes_from_editor(shown, edits)
         writes = memories.apply_changes(runtime.store, user, changes, source="inspector")
@@ -301,6 +311,7 @@ def save_edits(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) ->
 
 
 def recall_preview(runtime: Runtime, user: str) -> None:
+    """Search the memories exactly as the agent's recall does, with scores."""
     st.subheader("Recall preview")
     query = st.text_input("Query", key="recall_query", placeholder="What do you know about me?")
     if not query.strip():
@@ -327,6 +338,7 @@ def recall_preview(runtime: Runtime, user: str) -> None:
 
 
 def change_history(runtime: Runtime, user: str) -> None:
+    """Every memory change, newest first, with undo."""
     st.subheader("Change history")
     events = memories.history(runtime.store, user)
     if not events:
@@ -365,6 +377,7 @@ def change_history(runtime: Runtime, user: str) -> None:
 
 
 def export_and_import(runtime: Runtime, user: str) -> None:
+    """Download the memories as CSV or JSON, or import a file after a preview."""
     st.subheader("Export and import")
     stored = memories.list_memories(runtime.store, user)
     with st.container(horizontal=True):

@@ -37,10 +37,12 @@ class MigrationCounts:
     present: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, *, copied: bool) -> None:
+        """Count one item, as copied or as already present."""
         counts = self.copied if copied else self.present
         counts[kind] = counts.get(kind, 0) + 1
 
     def summary(self) -> str:
+        """One line saying what was copied and what was already there."""
         kinds = ["conversations", "checkpoints", "writes", "memories", "other store items"]
         moved = ", ".join(f"{self.copied.get(k, 0)} {k}" for k in kinds)
         already = sum(self.present.values())

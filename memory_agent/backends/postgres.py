@@ -107,7 +107,7 @@ def open_pool(url: str) -> ConnectionPool:
 
 
 def index_config(settings: Configuration) -> dict[str, Any]:
-    """pgvector HNSW cosine index over each memory's ``content``, with the configured embedding."""
+    """Pgvector HNSW cosine index over each memory's ``content``, with the configured embedding."""
     return {
         "dims": settings.embedding_dims,
         "embed": make_embeddings(settings),

@@ -65,6 +65,7 @@ class RemoteAgent(RemoteGraph):
     def stream(  # type: ignore[override]
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
+        """Stream as the compiled graph does: ``(mode, payload)`` pairs with messages."""
         for part in super().stream(input, config, **kwargs):
             if not hasattr(part, "event"):
                 yield part
@@ -105,6 +106,7 @@ class RemoteAgent(RemoteGraph):
     def get_state_history(  # type: ignore[override]
         self, config: RunnableConfig, **kwargs: Any
     ) -> Iterator[StateSnapshot]:
+        """The thread's checkpoints, newest first; none for a thread never run."""
         try:
             snapshots = list(super().get_state_history(config, **kwargs))
         except NotFoundError:
@@ -139,6 +141,7 @@ class RemoteCheckpoints:
         return state if state.get("checkpoint", {}).get("checkpoint_id") else None
 
     def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread on the server, if it was ever run there."""
         with contextlib.suppress(NotFoundError):  # never run on the server: nothing to delete
             self.client.threads.delete(thread_id)
 

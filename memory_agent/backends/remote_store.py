@@ -34,10 +34,12 @@ class RemoteStore(BaseStore):
         self.client = client
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run each operation through the server's store API, in order."""
         return [self._run(op) for op in ops]
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         # The app is synchronous; an async caller gets the same (blocking) calls.
+        """The same calls as ``batch``: the app is synchronous."""
         return self.batch(ops)
 
     def _run(self, op: Op) -> Result:

@@ -27,6 +27,7 @@ MEMORIES_FILE = "memories.sqlite"
 
 
 def default_data_dir() -> Path:
+    """``MEMORY_AGENT_DATA_DIR``, else ``./data``."""
     return Path(os.environ.get("MEMORY_AGENT_DATA_DIR") or "data")
 
 
@@ -73,6 +74,7 @@ class AtomicSqliteSaver(SqliteSaver):
 
     @contextmanager
     def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+        """A cursor whose writes commit together or roll back together."""
         if not transaction:
             with super().cursor(transaction=False) as cur:
                 yield cur

@@ -29,6 +29,8 @@ class ThreadNotFound(LookupError):
 
 @dataclass(frozen=True)
 class Thread:
+    """A conversation's record: whose it is, its title and when it was last used."""
+
     thread_id: str
     user_id: str
     title: str
@@ -37,11 +39,13 @@ class Thread:
 
 
 def new_thread_id() -> str:
+    """A fresh thread id (a UUID, as LangGraph Server requires)."""
     return str(uuid.uuid4())
 
 
 def validate_thread_id(thread_id: Any) -> str:
     # fullmatch: with match, "$" would also accept a trailing newline.
+    """Refuse a thread id that is not 1-128 letters, digits or ``_ - . : @``."""
     if not isinstance(thread_id, str) or not THREAD_ID_PATTERN.fullmatch(thread_id):
         raise ValueError(f"thread id {thread_id!r} must be 1-128 letters, digits or _ - . : @")
     return thread_id
@@ -89,6 +93,7 @@ def list_threads(runtime: Runtime, user_id: str, limit: int = 200) -> list[Threa
 
 
 def rename_thread(runtime: Runtime, user_id: str, thread_id: str, title: str) -> Thread:
+    """Rename one of the user's conversations; the title is one line, at most 80 characters."""
     title = " ".join(str(title).split())
     if not title:
         raise ValueError("A conversation title must not be empty.")
@@ -118,6 +123,7 @@ def delete_thread(runtime: Runtime, user_id: str, thread_id: str) -> None:
 
 
 def title_from(message: str) -> str:
+    """A conversation's title from its first message, shortened at a word."""
     text = " ".join(message.split())
     if len(text) <= 48:
         return text or "New chat"
@@ -131,6 +137,7 @@ def get_state(runtime: Runtime, user_id: str, thread_id: str) -> StateSnapshot:
 
 
 def messages(runtime: Runtime, user_id: str, thread_id: str) -> list[BaseMessage]:
+    """The conversation's messages, as stored."""
     return list(get_state(runtime, user_id, thread_id).values.get("messages", []))
 
 
@@ -195,6 +202,7 @@ def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:
 
 
 def snapshot_as_json(snapshot: StateSnapshot) -> str:
+    """The full state snapshot as JSON, for download and the command line."""
     return json.dumps(snapshot_as_dict(snapshot), indent=2, ensure_ascii=False, default=str)
 
 

@@ -1,5 +1,4 @@
-"""Readable views of a thread's state for the inspector: messages, checkpoints, and the graph
-as DOT.
+"""Readable views of a thread's state for the inspector: messages, checkpoints, the graph.
 
 Each view is built from the live ``StateSnapshot`` objects and the compiled graph, never from a
 copy, so what the inspector shows is what LangGraph holds.

@@ -97,10 +97,12 @@ def memory_namespace(user_id: str) -> tuple[str, str]:
 
 
 def history_namespace(user_id: str) -> tuple[str, str]:
+    """Where a user's memory change history lives."""
     return (HISTORY_NAMESPACE, validate_user_id(user_id))
 
 
 def now_iso() -> str:
+    """Now, in UTC, as stored in memories and history events."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 

@@ -41,6 +41,7 @@ def list_memories(store: BaseStore, user_id: str) -> list[Memory]:
 
 
 def get_memory(store: BaseStore, user_id: str, key: str) -> Memory | None:
+    """One of the user's memories by key, or ``None``."""
     item = store.get(memory_namespace(user_id), key)
     return to_memory(item) if item else None
 

@@ -24,6 +24,7 @@ _GUARDED = re.compile(r"^'+[=+\-@\t\r]")
 
 
 def export_json(memories: Iterable[Memory], user_id: str) -> str:
+    """The memories as a JSON export that ``parse_import`` reads back."""
     rows = [{c: getattr(m, c) for c in EXPORT_COLUMNS} for m in memories]
     return json.dumps(
         {"user_id": user_id, "exported_at": now_iso(), "memories": rows},

@@ -89,7 +89,7 @@ def validated_write(
     thread_id: str | None,
     timestamp: str,
 ) -> MemoryWrite:
-
+    """What one change writes, checked against the current memories."""
     if change.action not in ("create", "update", "delete"):
         raise MemoryValidationError(f"unknown action {change.action!r}")
     if change.key is not None and (
@@ -151,6 +151,7 @@ def is_number(value: Any) -> bool:
 
 
 def valid_thread_id(value: Any) -> str | None:
+    """An imported thread id, or ``None`` when empty."""
     if value in (None, ""):
         return None
     if not isinstance(value, str):
@@ -169,6 +170,7 @@ def kind_of(value: Any) -> str:
 
 
 def valid_timestamp(value: Any, name: str) -> str | None:
+    """An imported time as ISO 8601 in UTC, or ``None`` when empty."""
     if value in (None, ""):
         return None
     if not isinstance(value, str):
@@ -183,4 +185,5 @@ def valid_timestamp(value: Any, name: str) -> str | None:
 
 
 def carried_fields(value: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a re-created memory keeps (when it was made, in which thread)."""
     return {k: value[k] for k in ("created_at", "thread_id") if value.get(k)}

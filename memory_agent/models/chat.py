@@ -90,6 +90,7 @@ class CompleteReplyChatOpenAI(ChatOpenAI):
             )
 
     def invoke(self, *args: Any, **kwargs: Any) -> AIMessage:
+        """The reply, with tool calls whose arguments are not JSON moved to invalid calls."""
         return strict_tool_calls(super().invoke(*args, **kwargs))
 
 

@@ -138,6 +138,7 @@ class OfflineDemoModel(BaseChatModel):
         return "offline-demo"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        """Bind tools as ChatOpenAI does, so the demo model sees the same schemas."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
     def _generate(
@@ -349,7 +350,7 @@ def _third_person(text: str) -> str:
 
 
 def _first_person(content: str) -> str:
-    """ "User's name is Zed" -> "my name is Zed", to find which slot a memory fills."""
+    """Turn "User's name is Zed" into "my name is Zed", to find which slot a memory fills."""
     text = re.sub(r"^User's\b", "my", content)
     text = re.sub(r"^User is\b", "i am", text)
     text = re.sub(r"^User (\w+?)s\b", r"i \1", text)
@@ -357,7 +358,7 @@ def _first_person(content: str) -> str:
 
 
 def _second_person(content: str) -> str:
-    """ "User loves sailing" -> "You love sailing", for replies; other text stays as stored."""
+    """Turn "User loves sailing" into "You love sailing" for replies; other text stays."""
     if content.startswith("User's "):
         return "Your " + content[len("User's ") :]
     irregular = {"is": "are", "has": "have", "was": "were"}

@@ -76,9 +76,11 @@ class HashingEmbeddings(Embeddings):
         self.dims = dims
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text."""
         return [self._embed(text) for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
+        """The vector of one query."""
         return self._embed(text)
 
     def _embed(self, text: str) -> list[float]:
