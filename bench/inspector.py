@@ -51,7 +51,7 @@ def _render(tab: str) -> float:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params.update({"user": USER, "thread": THREAD, "tab": tab})
     start = time.perf_counter()
-    app.switch_page("pages/1_Inspector.py").run()
+    app.switch_page("pages/inspector.py").run()
     elapsed = time.perf_counter() - start
     if app.exception:
         raise RuntimeError(f"the inspector failed: {app.exception}")
@@ -63,7 +63,7 @@ def _render_lists() -> float:
     app = AppTest.from_string(
         "import streamlit as st\n"
         "from memory_agent import memories, threads\n"
-        "from ui_common import get_runtime\n"
+        "from ui import get_runtime\n"
         "rt = get_runtime()\n"
         f"msgs = threads.get_state(rt, {USER!r}, {THREAD!r}).values['messages']\n"
         "st.dataframe([(m.type, str(m.content)) for m in msgs])\n"
@@ -78,7 +78,7 @@ def _render_lists() -> float:
 def run(scale: str = "full") -> list[Figure]:
     turns, size = SIZES[scale]
     count = REPEAT[scale]
-    from ui_common import get_runtime
+    from ui import get_runtime
 
     with tempfile.TemporaryDirectory() as tmp:
         runtime = open_runtime(tmp)

@@ -24,7 +24,7 @@ from typing import Any
 import openai
 
 from memory_agent import memories
-from memory_agent.backends import migrate, open_persistence
+from memory_agent.backends import open_persistence
 from memory_agent.backends.index import EmbeddingMismatch, reindex
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import chat, threads
@@ -341,6 +341,8 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from memory_agent.backends import migrate  # needs the postgres extra
+
     counts = migrate.migrate(args.from_sqlite, args.to, Configuration.from_runnable_config())
     print(counts.summary())
     return 0

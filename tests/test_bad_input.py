@@ -23,7 +23,7 @@ from memory_agent.inspector import memory_table
 from memory_agent.memories import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MemoryValidationError
 from memory_agent.runtime import Runtime
 from tests.live_app import ROOT
-from ui_common import get_runtime
+from ui import get_runtime
 
 USER = "zed"
 
@@ -259,7 +259,7 @@ def _memories_tab() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
     at.query_params["tab"] = "Memories"
     at.query_params["user"] = USER
-    at.switch_page("pages/1_Inspector.py").run()
+    at.switch_page("pages/inspector.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui_common
+import ui
 from memory_agent.conversations import chat, threads
 from memory_agent.runtime import open_runtime
 from tests.live_app import free_port
@@ -22,10 +22,10 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def app_data_dir(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test gets its own data dir; the process-wide cached runtime is closed and dropped."""
     monkeypatch.setenv("MEMORY_AGENT_DATA_DIR", str(data_dir))
-    ui_common.get_runtime.clear()
+    ui.get_runtime.clear()
     yield data_dir
-    ui_common.get_runtime().close()
-    ui_common.get_runtime.clear()
+    ui.get_runtime().close()
+    ui.get_runtime.clear()
 
 
 @pytest.fixture
@@ -232,7 +232,7 @@ def test_rename_then_delete_after_confirmation(app_data_dir: Path) -> None:
 def test_the_inspector_link_carries_user_and_thread_when_the_inspector_exists() -> None:
     at = say(open_page(user="zed"), "I love sailing")
     links = at.get("page_link")
-    if not ui_common.inspector_available():
+    if not ui.inspector_available():
         assert links == []  # the page works without the inspector installed
         return
     assert links and all("user=zed" in str(link.proto) for link in links)

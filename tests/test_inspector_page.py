@@ -20,11 +20,11 @@ from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime
 from tests.live_app import ROOT
 from tests.postgres_server import dump_store
-from ui_common import get_runtime
+from ui import get_runtime
 
 pytestmark = pytest.mark.both_backends
 
-PAGE = "pages/1_Inspector.py"
+PAGE = "pages/inspector.py"
 EDITOR = "memory_editor_zed_0"
 
 

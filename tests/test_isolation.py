@@ -22,7 +22,7 @@ from memory_agent.conversations.threads import ThreadNotFound
 from memory_agent.memories import Change, MemoryValidationError
 from memory_agent.runtime import Runtime
 from tests.live_app import ROOT
-from ui_common import get_runtime
+from ui import get_runtime
 
 ALICE_SAYS = "My name is Alice and I love sailing"
 SECRET = "Alice"  # in her message, her memories and her thread's title; nowhere in Bob's
@@ -208,7 +208,7 @@ def test_the_chat_page_does_not_open_alices_thread_for_bob(pages: dict) -> None:
 
 @pytest.mark.parametrize("tab", ["State", "History", "Memories"])
 def test_the_inspector_does_not_show_alices_thread_to_bob(pages: dict, tab: str) -> None:
-    at = _open("pages/1_Inspector.py", user="bob", thread="a1", tab=tab)
+    at = _open("pages/inspector.py", user="bob", thread="a1", tab=tab)
     assert "bob has no conversation a1;" in at.warning[0].value
     assert at.query_params["thread"] == "b1"
     assert SECRET not in _everything_shown(at)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui_common
+import ui
 from memory_agent import memories
 from memory_agent.cli import main
 from memory_agent.conversations import threads
@@ -66,10 +66,10 @@ def stub(
     monkeypatch.setenv("MEMORY_AGENT_BASE_URL", openai_stub.url)
     monkeypatch.setenv("MEMORY_AGENT_MODEL", "stub-model")
     monkeypatch.setenv("MEMORY_AGENT_REQUEST_TIMEOUT", str(REQUEST_TIMEOUT))
-    ui_common.get_runtime.clear()
+    ui.get_runtime.clear()
     yield openai_stub
-    ui_common.get_runtime().close()
-    ui_common.get_runtime.clear()
+    ui.get_runtime().close()
+    ui.get_runtime.clear()
 
 
 def script(stub: OpenAIStub, fault: Fault, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -151,7 +151,9 @@ def _stream(
     settings: dict[str, Any],
     stop_before: str | None = None,
 ) -> Iterator[str | MemoryNote]:
-    config = threads.thread_config(user_id, thread_id)
+    # Settings travel as the run's context alone: a LangGraph Server refuses a run that has both
+    # context and configurable values, so the config names only the thread.
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
     context = Configuration.with_run_values(None, **{**settings, "user_id": user_id})
     for mode, payload in runtime.graph.stream(
         graph_input,

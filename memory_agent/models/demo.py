@@ -185,7 +185,7 @@ class OfflineDemoModel(BaseChatModel):
         message_id = f"run-{uuid.uuid4()}"
         if isinstance(last, ToolMessage):
             return AIMessage(_confirm_saves(messages), id=message_id)
-        text = str(last.content)
+        text = last.text
         facts = extract_facts(text)
         if facts and can_save and not _FORGET_WORDS.search(text):
             calls = [_tool_call(fact, memories, text) for fact in facts]
@@ -257,7 +257,7 @@ def _recalled_memories(messages: list[BaseMessage]) -> list[RecalledMemory]:
     for message in messages:
         if not isinstance(message, SystemMessage):
             continue
-        for line in str(message.content).splitlines():
+        for line in message.text.splitlines():
             match = _RECALLED.match(line.strip())
             if match:
                 content = match.group("rest").rsplit(" (context: ", 1)[0]
@@ -276,7 +276,7 @@ def _confirm_saves(messages: list[BaseMessage]) -> str:
     for result in results:
         artifact = result.artifact if isinstance(result.artifact, dict) else {}
         if result.status == "error" or not artifact:
-            failed.append(str(result.content))
+            failed.append(result.text)
         elif artifact.get("action") == "updated":
             updated.append(_second_person(artifact["content"]))
         else:

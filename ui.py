@@ -1,10 +1,15 @@
-"""Streamlit glue shared by the chat page and the inspector (the core stays Streamlit-free)."""
+"""Streamlit glue the pages share: the runtime, URL parameters, messages, inert text.
+
+The core (``memory_agent``) stays Streamlit-free; the pages stay short by using this one module
+for everything they would otherwise each write.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from pathlib import Path
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -16,7 +21,12 @@ USER_PARAM = "user"
 THREAD_PARAM = "thread"
 """URL query parameter holding the open conversation's thread id."""
 
-INSPECTOR_PAGE = "pages/1_Inspector.py"
+TAB_PARAM = "tab"
+"""URL query parameter naming the inspector's open tab (State, History, Memories)."""
+
+CHAT_PAGE = "pages/chat.py"
+INSPECTOR_PAGE = "pages/inspector.py"
+_FLASH = "flash"
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
 
@@ -38,6 +48,31 @@ def runtime_or_stop() -> Runtime:
         logging.getLogger(__name__).exception("Cannot open the runtime")
         st.error(f"Memory Agent cannot start: {error}", icon=":material/error:")
         st.stop()
+
+
+def flash(
+    text: str,
+    kind: Literal["success", "warning", "error"] = "success",
+    *,
+    link: dict[str, Any] | None = None,
+) -> None:
+    """Keep a message for the next run (callbacks and ``st.rerun`` would otherwise lose it).
+
+    ``link`` is ``st.page_link``'s arguments, for a message that leads somewhere.
+    """
+    st.session_state[_FLASH] = {"text": text, "kind": kind, "link": link}
+
+
+def show_flash() -> None:
+    """Show the message the last action left, once, where the page calls this."""
+    message = st.session_state.pop(_FLASH, None)
+    if not message:
+        return
+    show = {"success": st.success, "warning": st.warning, "error": st.error}[message["kind"]]
+    icon = {"success": ":material/check_circle:", "warning": ":material/info:"}
+    show(message["text"], icon=icon.get(message["kind"], ":material/error:"))
+    if message["link"]:
+        st.page_link(**message["link"])
 
 
 def show_where(runtime: Runtime) -> None:
@@ -62,3 +97,10 @@ def escape_inline(text: str) -> str:
 def inspector_available() -> bool:
     """The inspector page is a separate file; the chat links to it only when it is installed."""
     return (Path(__file__).parent / INSPECTOR_PAGE).is_file()
+
+
+def page_link_args(page: str, label: str, user: str, thread: str | None = None) -> dict[str, Any]:
+    """``st.page_link`` arguments for a page with the same user (and conversation)."""
+    params = {USER_PARAM: user} | ({THREAD_PARAM: thread} if thread else {})
+    icons = {CHAT_PAGE: ":material/chat:", INSPECTOR_PAGE: ":material/manage_search:"}
+    return {"page": page, "label": label, "icon": icons[page], "query_params": params}

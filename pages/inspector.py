@@ -17,12 +17,20 @@ from memory_agent.conversations import threads
 from memory_agent.inspector import memory_table, views
 from memory_agent.recall import last_recall
 from memory_agent.runtime import Runtime
-from ui_common import escape_inline, runtime_or_stop, show_where
+from ui import (
+    CHAT_PAGE,
+    THREAD_PARAM,
+    USER_PARAM,
+    escape_inline,
+    flash,
+    page_link_args,
+    runtime_or_stop,
+    show_flash,
+    show_where,
+)
 
 REFRESH_SECONDS = 2
 HISTORY_PAGE_SIZE = 10
-CHAT_PAGE = "app.py"
-FLASH = "inspector_flash"
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
 UNDONE = {"create": "restored", "update": "reverted", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
@@ -31,7 +39,7 @@ AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
 def choose_user() -> str:
     """The user from the URL, or another one typed in; stops the page on an invalid id."""
     with st.sidebar:
-        user = st.text_input("User", value=st.query_params.get("user", ""), key="inspect_user")
+        user = st.text_input("User", value=st.query_params.get(USER_PARAM, ""), key="inspect_user")
     user = user.strip()
     if not user:
         st.info("Type a user id in the sidebar to inspect their memories and conversations.")
@@ -47,9 +55,9 @@ def choose_thread(runtime: Runtime, user: str) -> str | None:
     """The thread from the URL if this user owns it, else their most recent one (or none)."""
     listed = threads.list_threads(runtime, user)
     titles = {t.thread_id: t.title or "Untitled" for t in listed}
-    wanted = st.query_params.get("thread")
+    wanted = st.query_params.get(THREAD_PARAM)
     with st.sidebar:
-        if wanted and wanted not in titles and st.query_params.get("user") == user:
+        if wanted and wanted not in titles and st.query_params.get(USER_PARAM) == user:
             # The id comes from a link anyone can write: shown as text, never as Markdown.
             st.warning(
                 f"{user} has no conversation {escape_inline(wanted)}; showing their latest one."
@@ -68,25 +76,11 @@ def choose_thread(runtime: Runtime, user: str) -> str | None:
 
 def sync_url(user: str, thread: str | None) -> None:
     """Keep the URL on what is shown, so a reload or a link back to the chat opens the same."""
-    st.query_params["user"] = user
+    st.query_params[USER_PARAM] = user
     if thread:
-        st.query_params["thread"] = thread
-    elif "thread" in st.query_params:
-        del st.query_params["thread"]
-
-
-def flash(text: str, *, chat_link: bool = False) -> None:
-    """A success message for the next run (the one after ``st.rerun``), shown once."""
-    st.session_state[FLASH] = {"text": text, "chat_link": chat_link}
-
-
-def show_flash(user: str, thread: str | None) -> None:
-    """Show the confirmation the last action left, once."""
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(message["text"])
-        if message["chat_link"]:
-            chat_link(user, thread, "Continue this conversation in the chat")
+        st.query_params[THREAD_PARAM] = thread
+    elif THREAD_PARAM in st.query_params:
+        del st.query_params[THREAD_PARAM]
 
 
 def reset_editor(user: str) -> None:
@@ -98,8 +92,7 @@ def reset_editor(user: str) -> None:
 
 def chat_link(user: str, thread: str | None, label: str) -> None:
     """A link back to the chat with the same user and conversation."""
-    params = {"user": user, **({"thread": thread} if thread else {})}
-    st.page_link(CHAT_PAGE, label=label, icon=":material/chat:", query_params=params)
+    st.page_link(**page_link_args(CHAT_PAGE, label, user, thread))
 
 
 # ---- state ---------------------------------------------------------------------------------
@@ -236,7 +229,7 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         flash(
             f"Forked at step {snapshot.metadata.get('step')}: the conversation now continues "
             "from there (its later checkpoints stay in the history).",
-            chat_link=True,
+            link=page_link_args(CHAT_PAGE, "Continue this conversation in the chat", user, thread),
         )
         st.rerun()
 
@@ -444,7 +437,7 @@ with st.sidebar:
     chat_link(user, thread, "Back to the chat")
 
 st.caption(f"User **{user}** · conversation `{thread or 'none yet'}`")
-show_flash(user, thread)
+show_flash()
 # Bound to the URL (?tab=Memories): the open tab survives reruns and links, and only it runs.
 state, history, memory = st.tabs(["State", "History", "Memories"], key="tab", bind="query-params")
 for tab, show in ((state, state_tab), (history, history_tab)):
