@@ -68,9 +68,12 @@ def show_flash() -> None:
     message = st.session_state.pop(_FLASH, None)
     if not message:
         return
-    show = {"success": st.success, "warning": st.warning, "error": st.error}[message["kind"]]
-    icon = {"success": ":material/check_circle:", "warning": ":material/info:"}
-    show(message["text"], icon=icon.get(message["kind"], ":material/error:"))
+    if message["kind"] == "success":  # a toast is seen wherever the page is scrolled
+        st.toast(message["text"], icon=":material/check_circle:")
+    elif message["kind"] == "warning":
+        st.warning(message["text"], icon=":material/info:")
+    else:
+        st.error(message["text"], icon=":material/error:")
     if message["link"]:
         st.page_link(**message["link"])
 

@@ -19,6 +19,7 @@ from memory_agent.recall import last_recall
 from memory_agent.runtime import Runtime
 from ui import (
     CHAT_PAGE,
+    TAB_PARAM,
     THREAD_PARAM,
     USER_PARAM,
     escape_inline,
@@ -239,13 +240,14 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
 
 def memories_tab(runtime: Runtime, user: str) -> None:
     """The user's memories: table, recall preview, history, export and import."""
-    memory_editor(runtime, user)
+    stored = memories.list_memories(runtime.store, user)  # read once, shown three ways
+    memory_editor(runtime, user, stored)
     recall_preview(runtime, user)
-    change_history(runtime, user)
-    export_and_import(runtime, user)
+    change_history(runtime, user, len(stored))
+    export_and_import(runtime, user, stored)
 
 
-def memory_editor(runtime: Runtime, user: str) -> None:
+def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
     """Edit the table, then save all or nothing.
 
     The shown frame is frozen while edits are pending, so the editor's row positions always
@@ -264,7 +266,7 @@ def memory_editor(runtime: Runtime, user: str) -> None:
         help="Save or discard your edits to change the filter." if pending else None,
     )
     if not pending or f"{editor_key}_base" not in st.session_state:
-        frame = memory_table.memories_frame(memories.list_memories(runtime.store, user))
+        frame = memory_table.memories_frame(stored)
         st.session_state[f"{editor_key}_base"] = memory_table.filter_frame(frame, query)
     shown: pd.DataFrame = st.session_state[f"{editor_key}_base"]
     with st.container(key="memory_table"):
@@ -330,14 +332,14 @@ def recall_preview(runtime: Runtime, user: str) -> None:
         )
 
 
-def change_history(runtime: Runtime, user: str) -> None:
+def change_history(runtime: Runtime, user: str, stored_count: int) -> None:
     """Every memory change, newest first, with undo."""
     st.subheader("Change history")
     events = memories.history(runtime.store, user)
     if not events:
         st.caption("No memory has been written for this user yet.")
         return
-    counts = memory_table.count_over_time(events, len(memories.list_memories(runtime.store, user)))
+    counts = memory_table.count_over_time(events, stored_count)
     chart = (
         alt.Chart(counts)
         .mark_line(interpolate="step-after", point=True)
@@ -369,10 +371,9 @@ def change_history(runtime: Runtime, user: str) -> None:
         st.rerun()
 
 
-def export_and_import(runtime: Runtime, user: str) -> None:
+def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
     """Download the memories as CSV or JSON, or import a file after a preview."""
     st.subheader("Export and import")
-    stored = memories.list_memories(runtime.store, user)
     with st.container(horizontal=True):
         st.download_button(
             "Export CSV", memories.export_csv(stored), f"memories-{user}.csv", "text/csv"
@@ -439,7 +440,9 @@ with st.sidebar:
 st.caption(f"User **{user}** · conversation `{thread or 'none yet'}`")
 show_flash()
 # Bound to the URL (?tab=Memories): the open tab survives reruns and links, and only it runs.
-state, history, memory = st.tabs(["State", "History", "Memories"], key="tab", bind="query-params")
+state, history, memory = st.tabs(
+    ["State", "History", "Memories"], key=TAB_PARAM, bind="query-params"
+)
 for tab, show in ((state, state_tab), (history, history_tab)):
     if tab.open:
         with tab:

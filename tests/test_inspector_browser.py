@@ -105,7 +105,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         thread = _url_thread(page)
 
         page.get_by_role("link", name="Open in the memory inspector").last.click()
-        page.wait_for_url(re.compile(r"/Inspector\?.*user=zed"))
+        page.wait_for_url(re.compile(r"/inspector\?.*user=zed"))
         assert _url_thread(page) == thread
         said = page.get_by_role("tabpanel", name="State").get_by_test_id("stChatMessage")
         said.get_by_text("My name is Zed and I love sailing", exact=True).wait_for()
@@ -150,3 +150,29 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         ("delete", "inspector"),
         ("update", "inspector"),
     ]
+
+
+def test_every_inspector_address_opens_the_inspector_with_its_parameters(
+    page, tmp_path: Path
+) -> None:
+    """``/inspector`` is the page's address; ``/Inspector`` (older links) still works."""
+    with LiveApp(tmp_path / "data") as app:
+        page.goto(f"{app.url}/?user=zed")
+        _chat(page, "I love sailing")
+        thread = _url_thread(page)
+        for path in ("inspector", "Inspector"):
+            page.goto(f"{app.url}/{path}?user=zed&thread={thread}&tab=Memories")
+            page.get_by_role("heading", name="Memory inspector").wait_for()
+            _has_cell(page, SAILING)
+            settled(page)
+            query = parse_qs(urlparse(page.url).query)
+            assert (query["user"], query["thread"], query["tab"]) == (
+                ["zed"],
+                [thread],
+                ["Memories"],
+            )
+            expect(page.get_by_text("Page not found")).to_have_count(0)
+        page.get_by_role("link", name="Back to the chat").click()
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        assert urlparse(page.url).path == "/"
+        assert parse_qs(urlparse(page.url).query)["thread"] == [thread]

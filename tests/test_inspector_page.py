@@ -100,7 +100,7 @@ def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) ->
     at.run()
     at.button(key="save_memories").click().run()
     assert not at.error
-    assert "Saved 2 change(s)" in at.success[0].value
+    assert "Saved 2 change(s)" in at.toast[0].value
     stored = {m.content: m.source for m in memories.list_memories(seeded.store, "zed")}
     assert stored == {
         "User loves rowing": "inspector",
@@ -150,7 +150,7 @@ def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -
     newest = next(s for s in at.selectbox if s.label == "Change to undo")
     assert newest.format_func(newest.value).endswith(f" · delete by inspector · {first_row}")
     at.button(key="undo").click().run()
-    assert "Undone" in at.success[0].value
+    assert "Undone" in at.toast[0].value
     assert len(memories.list_memories(seeded.store, "zed")) == 2
 
 
@@ -170,7 +170,7 @@ def test_an_import_is_previewed_validated_and_applied(seeded: Runtime) -> None:
     at.radio(key="import_mode").set_value("replace").run()
     assert "1 to create, 0 to update, 2 to delete" in at.info[0].value
     at.button(key="import_apply").click().run()
-    assert "Imported 3 change(s)" in at.success[0].value
+    assert "Imported 3 change(s)" in at.toast[0].value
     assert [m.content for m in memories.list_memories(seeded.store, "zed")] == ["User has a cat"]
 
 
@@ -192,7 +192,7 @@ def test_forking_from_a_checkpoint_links_back_to_the_chat(seeded: Runtime) -> No
     picker = next(s for s in at.selectbox if s.label == "Checkpoint")
     picker.select(step_one.config["configurable"]["checkpoint_id"]).run()
     at.button(key="fork").click().run()
-    assert "Forked at step 1" in at.success[0].value
+    assert "Forked at step 1" in at.toast[0].value
     back = next(p for p in at.page_link if p.label == "Continue this conversation in the chat")
     assert back.query_string == "user=zed&thread=t1"
     assert _roles(at) == ["human", "ai"]  # the fork, now the newest checkpoint, is open
