@@ -19,11 +19,13 @@ from streamlit.testing.v1 import AppTest
 import ui
 from memory_agent import memories
 from memory_agent.cli import main
-from memory_agent.conversations import threads
+from memory_agent.conversations import chat, threads
 from memory_agent.models import errors
 from memory_agent.runtime import open_runtime
 from tests.live_app import free_port
 from tests.openai_stub import OpenAIStub, Reply
+from tests.wire_emulator import Reply as WireReply
+from tests.wire_emulator import WireEmulator
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 USER = "zed"
@@ -43,8 +45,13 @@ class Fault:
 # The client retries 429, 5xx, timeouts and refused connections once, so those are scripted twice.
 MODEL_FAULTS = {
     "401": Fault([Reply(status=401)], errors.AUTH),
-    "429": Fault([Reply(status=429)] * 2, errors.RATE_LIMITED),
-    "500": Fault([Reply(status=500)] * 2, "The model server failed (500): retry in a moment."),
+    "429": Fault(
+        [Reply(status=429)] * 2, errors.RATE_LIMITED + " The server said: `stub error 429`"
+    ),
+    "500": Fault(
+        [Reply(status=500)] * 2,
+        "The model server failed (500): retry in a moment. The server said: `stub error 500`",
+    ),
     "timeout": Fault([Reply(delay=REQUEST_TIMEOUT * 3)] * 2, errors.TIMEOUT),
     "refused": Fault(None, errors.UNREACHABLE),
     "stream-cut": Fault(
@@ -207,3 +214,94 @@ def test_cli_a_malformed_tool_call_is_a_tool_error_and_the_turn_finishes(
     humans, rest = stored(data_dir, "t1")
     assert humans == [MESSAGE]
     assert len(rest) == 1 and rest[0].startswith("error: ") and reason in rest[0]
+
+
+# ---- each server's own error shapes, live and after a reload ------------------------------------
+
+SAID = " The server said: "
+SERVER_FAULTS = {
+    "vllm-tool-flags": errors.TOOL_CHOICE
+    + SAID
+    + '`"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set`',
+    "llamacpp-context": errors.CONTEXT_FULL
+    + SAID
+    + "`the request exceeds the available context size, try increasing it`",
+    "ollama-unknown-model": errors.UNKNOWN_MODEL
+    + SAID
+    + '`model "llama9" not found, try pulling it first`',
+    "route-404": errors.WRONG_URL + SAID + "`File Not Found`",
+    "500": "The model server failed (500): retry in a moment." + SAID + "`CUDA out of memory`",
+    "markup-400": "The model server refused the request (400)." + SAID + "`bad **value**`",
+    "html-200": errors.NOT_A_STREAM,
+    "malformed-chunk": errors.MALFORMED,
+    "stream-error-llamacpp": "The model server stopped the reply with an error: retry."
+    + SAID
+    + "`slot unavailable: server busy`",
+    "stream-error-vllm": "The model server stopped the reply with an error: retry."
+    + SAID
+    + "`The decoder crashed half-way`",
+}
+NO_RETRY_HELPS = {
+    "vllm-tool-flags",
+    "llamacpp-context",
+    "ollama-unknown-model",
+    "route-404",
+    "markup-400",
+    "html-200",
+}
+
+
+@pytest.fixture
+def emulated(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
+    """A runtime whose model server speaks vLLM's dialect, scripted fault by fault."""
+    with WireEmulator("vllm-hermes") as emulator:
+        monkeypatch.setenv("MEMORY_AGENT_BASE_URL", emulator.url)
+        monkeypatch.setenv("MEMORY_AGENT_MODEL", "emulated-model")
+        runtime = open_runtime(data_dir)
+        yield runtime, emulator
+        runtime.close()
+
+
+@pytest.mark.parametrize("fault", SERVER_FAULTS)
+def test_a_server_error_keeps_its_words_and_reads_the_same_after_a_reload(
+    emulated: tuple, fault: str
+) -> None:
+    runtime, emulator = emulated
+    replies = [WireReply(text="Half", fault=fault)] * (2 if fault == "500" else 1)
+    emulator.replies.extend([*replies, WireReply(text=RECOVERED)])
+    with pytest.raises(Exception) as failure:
+        list(chat.send(runtime, USER, "t1", MESSAGE))
+    live = errors.describe_model_error(failure.value)
+    assert live == SERVER_FAULTS[fault]
+    assert chat.pending_error(runtime, USER, "t1") == live  # what a reload shows
+    assert ("retry" in live.lower()) is (fault not in NO_RETRY_HELPS)
+    assert "\n" not in live
+    # The message is kept, and the turn is answered once the server is fixed.
+    assert "".join(map(str, chat.resume(runtime, USER, "t1"))) == RECOVERED
+    assert [m.text for m in threads.messages(runtime, USER, "t1") if m.type == "human"] == [MESSAGE]
+
+
+@pytest.mark.parametrize(
+    ("fault", "note"), [("length", errors.TRUNCATED_NOTE), ("content-filter", errors.FILTERED_NOTE)]
+)
+def test_a_reply_cut_by_the_token_limit_or_a_filter_says_so_where_it_is_stored(
+    emulated: tuple, fault: str, note: str
+) -> None:
+    runtime, emulator = emulated
+    emulator.replies.append(WireReply(text="Sailing is a fine", fault=fault))
+    streamed = "".join(map(str, chat.send(runtime, USER, "t1", MESSAGE)))
+    [reply] = [m for m in threads.messages(runtime, USER, "t1") if m.type == "ai"]
+    assert streamed == reply.text
+    assert reply.text.endswith(note) and reply.response_metadata["finish_reason"]
+    if fault == "length":
+        assert reply.text.startswith("Sailing is a fine")
+    else:
+        assert reply.text.strip() == note  # not an empty bubble
+    assert not chat.has_pending_turn(runtime, USER, "t1")
+
+
+def test_a_key_in_the_server_message_is_not_repeated() -> None:
+    said = "Incorrect API key provided: sk-live-1234567890abcdef. Bearer abc.def"
+    sentence = errors._with_said("The model server refused the request (400).", said)
+    assert "1234567890" not in sentence and "abc.def" not in sentence
+    assert sentence.endswith("`Incorrect API key provided: [key] [key]`")
