@@ -175,3 +175,70 @@ def test_studio_sees_the_per_run_settings_and_an_anonymous_run_uses_the_default_
     found = client.store.search_items(("memories", "default-user"), query=fact, limit=20)
     contents = [item["value"]["content"] for item in found["items"]]
     assert f"User loves kayaking{fact[-6:]}" in contents
+
+
+# ---- the SDK calls LangGraph Studio and agent-chat-ui make ------------------------------------
+
+
+def test_agent_chat_ui_streams_values_and_message_tuples_for_an_anonymous_content_block_run(
+    langgraph_server,
+) -> None:
+    """agent-chat-ui: a thread with metadata, content blocks in, ``values`` + ``messages-tuple``."""
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=langgraph_server.url)
+    thread = client.threads.create(metadata={"source": "agent-chat-ui"})
+    topic = f"canoeing{uuid.uuid4().hex[:6]}"
+    content = [{"type": "text", "text": f"I love {topic}"}]
+    parts = list(
+        client.runs.stream(
+            thread["thread_id"],
+            "memory_agent",
+            input={"messages": [{"type": "human", "content": content}]},
+            stream_mode=["values", "messages-tuple"],
+        )
+    )
+    events = [part.event for part in parts]
+    assert events[0] == "metadata" and "values" in events and "messages" in events
+    assert "error" not in events
+    final = [part.data for part in parts if part.event == "values"][-1]
+    kinds = [message["type"] for message in final["messages"]]
+    assert kinds == ["human", "ai", "tool", "ai"]
+    assert final["messages"][0]["content"] == content  # stored as sent
+    streamed = [part.data for part in parts if part.event == "messages"]
+    chunk, metadata = streamed[-1]
+    assert chunk["type"] in ("AIMessageChunk", "ai") and metadata["langgraph_node"]
+    [call] = final["messages"][1]["tool_calls"]
+    assert call["args"]["content"] == f"User loves {topic}"  # clean text, not a repr of blocks
+
+    # The memory was written as clean text for the default user, and store search finds it.
+    found = client.store.search_items(["memories", "default-user"], query=f"loves {topic}")
+    contents = [item["value"]["content"] for item in found["items"]]
+    assert f"User loves {topic}" in contents
+    assert found["items"][0]["score"] is not None
+
+
+def test_studio_lists_threads_reads_history_and_edits_state(langgraph_server) -> None:
+    """Studio: threads.search, get_history, update_state as a node, then the edit is the state."""
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=langgraph_server.url)
+    marker = uuid.uuid4().hex
+    thread = client.threads.create(metadata={"marker": marker})
+    client.runs.wait(
+        thread["thread_id"],
+        "memory_agent",
+        input={"messages": [{"role": "user", "content": "hello there"}]},
+    )
+    [listed] = client.threads.search(metadata={"marker": marker}, limit=10)
+    assert listed["thread_id"] == thread["thread_id"] and listed["status"] == "idle"
+    history = client.threads.get_history(thread["thread_id"], limit=20)
+    assert len(history) >= 2
+    assert history[0]["values"]["messages"][-1]["type"] == "ai"
+
+    edited = {"type": "ai", "content": "Edited in Studio.", "id": "studio-edit"}
+    client.threads.update_state(thread["thread_id"], {"messages": [edited]}, as_node="call_model")
+    state = client.threads.get_state(thread["thread_id"])
+    assert state["values"]["messages"][-1]["content"] == "Edited in Studio."
+    assert state["next"] == []  # an answer without tool calls ends the turn
+    assert len(client.threads.get_history(thread["thread_id"], limit=20)) == len(history) + 1
