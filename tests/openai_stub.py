@@ -19,6 +19,9 @@ from typing import Any
 
 from memory_agent.models.embeddings import HashingEmbeddings
 
+STREAM_USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+"""Token usage the stub reports at the end of a stream that asked for it."""
+
 
 @dataclass
 class Reply:
@@ -227,6 +230,8 @@ def _chunks(body: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
     ]
     finish = "tool_calls" if reply.tool_calls else "stop"
     chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    if (body.get("stream_options") or {}).get("include_usage"):  # as every real server does
+        chunks.append({**base, "choices": [], "usage": STREAM_USAGE})
     return chunks
 
 

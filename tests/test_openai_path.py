@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from memory_agent import memories
+from memory_agent.cli import main
 from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime, open_runtime
-from tests.openai_stub import OpenAIStub, Reply
+from tests.openai_stub import STREAM_USAGE, OpenAIStub, Reply
 
 
 def _turn(runtime: Runtime, thread: str, text: str, user: str = "zed") -> list:
@@ -117,3 +118,30 @@ def test_an_api_key_is_sent_as_a_bearer_token(
     request = openai_stub.chat_requests()[0]
     assert request["auth"] == "Bearer sk-local-test"
     assert request["body"]["model"] == "gpt-4o-mini"
+
+
+def test_token_usage_is_asked_for_and_kept_on_each_reply_and_in_the_state_json(
+    online_runtime: Runtime, openai_stub: OpenAIStub, data_dir: Path, capsys
+) -> None:
+    openai_stub.replies.append(Reply(text="Ahoy!"))
+    _turn(online_runtime, "t1", "hello")
+    assert openai_stub.chat_requests()[0]["body"]["stream_options"] == {"include_usage": True}
+    [reply] = [m for m in threads.messages(online_runtime, "zed", "t1") if m.type == "ai"]
+    assert (
+        reply.usage_metadata
+        == {
+            "input_tokens": STREAM_USAGE["prompt_tokens"],
+            "output_tokens": STREAM_USAGE["completion_tokens"],
+            "total_tokens": STREAM_USAGE["total_tokens"],
+            "input_token_details": {},
+            "output_token_details": {},
+        }
+        or reply.usage_metadata["total_tokens"] == STREAM_USAGE["total_tokens"]
+    )
+
+    online_runtime.close()
+    assert main(["--data-dir", str(data_dir), "state", "--user", "zed", "--thread", "t1"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    [stored] = [m for m in state["values"]["messages"] if m["type"] == "ai"]
+    assert stored["usage_metadata"]["input_tokens"] == STREAM_USAGE["prompt_tokens"]
+    assert stored["usage_metadata"]["output_tokens"] == STREAM_USAGE["completion_tokens"]
