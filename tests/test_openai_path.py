@@ -127,16 +127,11 @@ def test_token_usage_is_asked_for_and_kept_on_each_reply_and_in_the_state_json(
     _turn(online_runtime, "t1", "hello")
     assert openai_stub.chat_requests()[0]["body"]["stream_options"] == {"include_usage": True}
     [reply] = [m for m in threads.messages(online_runtime, "zed", "t1") if m.type == "ai"]
-    assert (
-        reply.usage_metadata
-        == {
-            "input_tokens": STREAM_USAGE["prompt_tokens"],
-            "output_tokens": STREAM_USAGE["completion_tokens"],
-            "total_tokens": STREAM_USAGE["total_tokens"],
-            "input_token_details": {},
-            "output_token_details": {},
-        }
-        or reply.usage_metadata["total_tokens"] == STREAM_USAGE["total_tokens"]
+    usage = reply.usage_metadata
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (
+        STREAM_USAGE["prompt_tokens"],
+        STREAM_USAGE["completion_tokens"],
+        STREAM_USAGE["total_tokens"],
     )
 
     online_runtime.close()
