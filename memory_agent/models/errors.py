@@ -127,7 +127,7 @@ def describe_recorded_error(recorded: str | None) -> str:
     ):
         if part in name:
             return sentence
-    if name in ("APIError", "OpenAIAPIContextOverflowError"):
+    if name == "APIError":  # an error event openai's client raised itself
         return _stream_sentence(text)
     return f"The turn failed: {_first_line(recorded)}"
 
