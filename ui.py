@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -239,7 +239,7 @@ def deep_link(saved: str, base_path: str = "") -> tuple[str, dict[str, str]] | N
     The cookie is the browser's, so it is read as untrusted: only this app's pages and its own
     parameters are taken, and never another site (``//host/...``).
     """
-    parts = urlsplit(saved)
+    parts = urlsplit(unquote(saved))  # the script stores it URI-encoded
     if parts.scheme or parts.netloc:
         return None
     path = parts.path.strip("/")
