@@ -51,12 +51,14 @@ NOT_YOURS = "You can only see your own conversations and memories."
 """The one sentence a logged-in non-admin gets for another user's link: nothing else of it."""
 
 _MARKUP = re.compile(
-    r"[\\`*\[\]#|<>~$&@]"  # emphasis, code, links, images, HTML, math, entities, emails
-    r"|:(?=[\w/])"  # :emoji:, :red[…], :material/…:, http://
+    r"[\\`*\[\]#|<>~$&]"  # emphasis, code, links, images, HTML, math, entities
+    r"|:(?=[\w/])"  # :emoji:, :red[…], :material/…:
     r"|_(?![^\W_])|(?<![^\W_])_"  # _emphasis_ (an underscore inside a word stays as it is)
-    r"|(?i:(?<=www))\."  # www.example.com
     r"|^[-+]|(?<=^\d)[.)]|(?<=^\d\d)[.)]"  # a list item, when the text starts the line
 )
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(?=:/)|(?i:(?<=www))(?=\.)|(?<=\S)(?=@)")
+"""Where GFM turns bare text into a link (http://…, www.…, a@b.c), after escapes are undone."""
+_WORD_JOINER = "\u2060"
 _CODE = re.compile(r"^(`{3,}|~{3,}).*?(?:^\1|\Z)|(`+).+?\2", re.M | re.S)
 """Fenced code blocks and inline code spans: their text is shown literally, images included."""
 _IMAGE = re.compile(r"!(?=\[)")
@@ -262,10 +264,12 @@ def escape_inline(text: str) -> str:
 
     Memory contents, titles, ids, URL parameters and error details come from outside the app;
     unescaped, ``**x**``, ``[a](b)``, ``![i](url)``, ``$x$`` or ``:red[x]`` would be rendered as
-    formatting, links or images. Invisible format characters (bidi overrides) are shown by name
-    so they cannot make the text read as something else.
+    formatting, links or images. Bare addresses (``https://…``, ``www.…``, ``a@b.c``) get a
+    word joiner (U+2060) where GFM would make them links. Invisible format characters the text
+    brings (bidi overrides) are shown by name so they cannot make it read as something else.
     """
     line = escape_visible(" ".join(str(text).split()))
+    line = _AUTOLINK.sub(_WORD_JOINER, line)  # an invisible break: no backslash stops these
     return _MARKUP.sub(lambda mark: "\\" + mark.group(), line)
 
 
