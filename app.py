@@ -11,7 +11,8 @@ from ui import CHAT_PAGE, INSPECTOR_PAGE
 
 page = st.navigation(
     [
-        st.Page(CHAT_PAGE, title="Chat", icon=":material/chat:", default=True),
+        # No page icon: a :material/…: one becomes a favicon fetched from Google's servers.
+        st.Page(CHAT_PAGE, title="Chat", default=True),
         st.Page(INSPECTOR_PAGE, title="Memory inspector", url_path="inspector"),
         st.Page(
             INSPECTOR_PAGE, title="Memory inspector", url_path="Inspector", visibility="hidden"

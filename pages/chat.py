@@ -24,13 +24,17 @@ from ui import (
     INSPECTOR_PAGE,
     THREAD_PARAM,
     USER_PARAM,
+    Visitor,
     escape_inline,
     flash,
     inspector_available,
     page_link_args,
+    page_user,
+    reply_markdown,
     runtime_or_stop,
     show_flash,
     show_where,
+    stream_reply,
 )
 
 log = logging.getLogger(__name__)
@@ -63,8 +67,13 @@ THREAD_LIST_CSS = f"""<style>
 # ---- the runtime and whose conversation this is -------------------------------------------------
 
 
-def requested_user(default: str) -> tuple[str, str | None]:
-    """The user id in the URL (or the default), and why it is unusable if it is."""
+def requested_user(visitor: Visitor, default: str) -> tuple[str, str | None]:
+    """Whose chat this is, and why it cannot be opened if it cannot.
+
+    With login on it is always the visitor's own; without, the URL's user (or the default).
+    """
+    if visitor.identity is not None:
+        return visitor.user_id or default, None
     user_id = st.query_params.get(USER_PARAM) or default
     try:
         return validate_user_id(user_id), None
@@ -106,7 +115,7 @@ def switch_user() -> None:
     try:
         validate_user_id(typed)
     except ValueError as error:
-        st.session_state[USER_ERROR] = f"Not switched: {error}"
+        st.session_state[USER_ERROR] = f"Not switched: {escape_inline(str(error))}"
         return
     st.session_state.pop(USER_ERROR, None)
     st.query_params[USER_PARAM] = typed
@@ -194,8 +203,19 @@ def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
         )
 
 
-def sidebar_model(defaults: Configuration) -> tuple[Configuration | None, dict[str, Any]]:
-    """Which model answers, and this session's overrides (``None`` config while invalid)."""
+def sidebar_model(
+    defaults: Configuration, editable: bool
+) -> tuple[Configuration | None, dict[str, Any]]:
+    """Which model answers, and this session's overrides (``None`` config while invalid).
+
+    With login on only admins may change them: the model runs on the operator's key, and the
+    system prompt decides what it does with every memory.
+    """
+    if not editable:
+        st.markdown("**Model**")
+        st.text(describe_model(defaults))
+        st.caption("Only an admin can change the model settings.")
+        return defaults, {}
     for name, key in SETTING_KEYS.items():
         st.session_state.setdefault(key, getattr(defaults, name))
     overrides = {
@@ -210,7 +230,7 @@ def sidebar_model(defaults: Configuration) -> tuple[Configuration | None, dict[s
         )
     except ValueError as error:
         settings = None
-        st.error(f"Settings not usable: {error}", icon=":material/error:")
+        st.error(f"Settings not usable: {escape_inline(str(error))}", icon=":material/error:")
     else:
         st.text(describe_model(settings))  # plain text: a base URL must not become a link
     if settings is not None and settings.is_offline:
@@ -300,7 +320,7 @@ def show_turn(turn: Turn, user_id: str, thread_id: str) -> None:
             st.text(turn.text)  # as typed: no Markdown, no HTML
             return
         if turn.text:
-            st.markdown(turn.text)  # the model writes Markdown; raw HTML stays inert
+            st.markdown(reply_markdown(turn.text))  # Markdown, but no image is fetched
         show_notes(turn.notes, user_id, thread_id)
         show_recall(turn.recall)
 
@@ -345,7 +365,7 @@ def stream_turn(events: Iterator[str | MemoryNote]) -> str | None:
         thinking.caption("Thinking…")
         text_box, notes_box = st.container(), st.container(gap=None)
         try:
-            text_box.write_stream(_text_tokens(events, thinking, notes_box))
+            stream_reply(text_box, _text_tokens(events, thinking, notes_box))
         except Exception as error:  # any failure is shown as one line; the log keeps the rest
             log.warning("A chat turn failed", exc_info=True)
             return describe_model_error(error)
@@ -394,7 +414,7 @@ def send_message(
 
 def show_rejected(text: str, reason: str) -> None:
     """Say why the message was not sent, and keep it so nothing typed is lost."""
-    st.error(f"Not sent: {reason}", icon=":material/block:")
+    st.error(f"Not sent: {escape_inline(reason)}", icon=":material/block:")
     with st.expander("Your message (copy it from here)"):
         st.code(text, language=None, wrap_lines=True)
 
@@ -407,7 +427,7 @@ def show_pending(
         events = chat.resume(runtime, user_id, thread_id, **overrides)
         finish_turn(runtime, user_id, thread_id, stream_turn(events))
     with st.chat_message("assistant"):
-        st.error(reason, icon=":material/error:")
+        st.error(escape_inline(reason), icon=":material/error:")
         st.button(
             "Retry",
             icon=":material/refresh:",
@@ -422,22 +442,28 @@ st.set_page_config(page_title="Memory Agent", page_icon="🧠", layout="centered
 
 # ---- the page -----------------------------------------------------------------------------------
 
+visitor = page_user()
 runtime = runtime_or_stop()
 show_where(runtime)
-user_id, user_problem = requested_user(runtime.settings.user_id)
+user_id, user_problem = requested_user(visitor, runtime.settings.user_id)
 with st.sidebar:
     st.markdown("### :material/neurology: Memory Agent")
-    sidebar_user(user_id)
+    if visitor.identity is None:  # with login, the chat is always the visitor's own
+        sidebar_user(user_id)
 if user_problem:
-    st.error(f"The user id in this link cannot be used: {user_problem}", icon=":material/error:")
+    st.error(
+        f"The user id in this link cannot be used: {escape_inline(user_problem)}",
+        icon=":material/error:",
+    )
     st.stop()
-st.query_params[USER_PARAM] = user_id
+if visitor.identity is None:
+    st.query_params[USER_PARAM] = user_id
 thread_id, thread = current_thread(runtime, user_id)
 with st.sidebar:
     st.html(THREAD_LIST_CSS)
     sidebar_threads(runtime, user_id, thread_id)
     st.divider()
-    settings, overrides = sidebar_model(runtime.settings)
+    settings, overrides = sidebar_model(runtime.settings, visitor.may_change_model)
     inspector_link(user_id, thread_id if thread else None)
 
 # Read first (it is pinned to the bottom anyway) so a first message replaces the intro in place.

@@ -22,9 +22,11 @@ from ui import (
     TAB_PARAM,
     THREAD_PARAM,
     USER_PARAM,
+    code_span,
     escape_inline,
     flash,
     page_link_args,
+    page_user,
     runtime_or_stop,
     show_flash,
     show_where,
@@ -48,7 +50,7 @@ def choose_user() -> str:
     try:
         return validate_user_id(user)
     except ValueError as error:
-        st.error(f"That is not a valid user id: {error}.")
+        st.error(f"That is not a valid user id: {escape_inline(str(error))}.")
         st.stop()
 
 
@@ -61,7 +63,8 @@ def choose_thread(runtime: Runtime, user: str) -> str | None:
         if wanted and wanted not in titles and st.query_params.get(USER_PARAM) == user:
             # The id comes from a link anyone can write: shown as text, never as Markdown.
             st.warning(
-                f"{user} has no conversation {escape_inline(wanted)}; showing their latest one."
+                f"{escape_inline(user)} has no conversation {escape_inline(wanted)}; "
+                "showing their latest one."
             )
         if not titles:
             return None
@@ -126,7 +129,7 @@ def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
     state = threads.snapshot_as_dict(snapshot)
     step, pending = snapshot.metadata.get("step"), ", ".join(snapshot.next) or "nothing (idle)"
     st.markdown(
-        f"**Step** {step} · **source** {snapshot.metadata.get('source')} · "
+        f"**Step** {step} · **source** {escape_inline(snapshot.metadata.get('source'))} · "
         f"**next** {pending} · **created** {snapshot.created_at}"
     )
     show_messages(snapshot.values.get("messages", []), key)
@@ -155,14 +158,15 @@ def show_messages(messages: list, key: str) -> None:
     with st.container(height=420, key=f"messages_{key}"):
         for row in rows:
             with st.chat_message(row["role"], avatar=AVATARS.get(row["role"])):
-                about = f"#{row['#']} · {row['role']} · id `{row['id']}`"
+                about = f"#{row['#']} · {row['role']} · id {code_span(row['id'])}"
                 if row["answers call"]:
-                    about += f" · result of `{row['answers call']}` · {row['status']}"
+                    about += f" · result of {code_span(row['answers call'])} · "
+                    about += escape_inline(row["status"])
                 st.caption(about)
                 if row["content"]:
                     st.text(row["content"])
                 for call in row["tool calls"]:
-                    st.caption(f"tool call `{call['id']}`")
+                    st.caption(f"tool call {code_span(call['id'])}")
                     st.json({call["name"]: call["args"]})
 
 
@@ -224,7 +228,7 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         try:
             threads.fork(runtime, user, thread, chosen)
         except threads.ThreadNotFound as error:
-            st.error(f"Nothing was forked. {error}")
+            st.error(f"Nothing was forked. {escape_inline(str(error))}")
             return
         cursors.clear()
         flash(
@@ -298,7 +302,7 @@ def save_edits(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) ->
         changes = memory_table.changes_from_editor(shown, edits)
         writes = memories.apply_changes(runtime.store, user, changes, source="inspector")
     except memories.MemoryValidationError as error:
-        st.error(f"Nothing was saved. {error}")
+        st.error(f"Nothing was saved. {escape_inline(str(error))}")
         return
     reset_editor(user)
     flash(f"Saved {len(writes)} change(s); recall uses the new text at once.")
@@ -364,7 +368,7 @@ def change_history(runtime: Runtime, user: str, stored_count: int) -> None:
         try:
             write = memories.undo(runtime.store, user, chosen)
         except memories.MemoryValidationError as error:
-            st.error(f"Nothing was changed. {error}")
+            st.error(f"Nothing was changed. {escape_inline(str(error))}")
             return
         reset_editor(user)
         flash(f"Undone: memory {write.key} {UNDONE[write.action]}.")
@@ -406,7 +410,7 @@ def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]
         changes = memories.import_changes(runtime.store, user, rows, mode)
         planned = memories.check_changes(runtime.store, user, changes, source="import")
     except memories.MemoryValidationError as error:
-        st.error(f"This file cannot be imported; nothing was changed. {error}")
+        st.error(f"This file cannot be imported; nothing was changed. {escape_inline(str(error))}")
         return
     actions = [w.action for w in planned]
     st.info(
@@ -417,27 +421,28 @@ def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]
         try:
             memories.apply_changes(runtime.store, user, changes, source="import")
         except memories.MemoryValidationError as error:
-            st.error(f"Nothing was imported. {error}")
+            st.error(f"Nothing was imported. {escape_inline(str(error))}")
             return
         st.session_state["import_version"] = uploads + 1
         reset_editor(user)
-        flash(f"Imported {len(planned)} change(s) from {escape_inline(upload.name)}.")
+        flash(f"Imported {len(planned)} change(s) from {upload.name}.")  # flash shows it as typed
         st.rerun()
 
 
 # ---- page ----------------------------------------------------------------------------------
 
 st.set_page_config(page_title="Memory inspector", page_icon="🔎", layout="wide")
+visitor = page_user(others=True)  # login: the visitor's own memories, any user's for admins
 runtime = runtime_or_stop()
 show_where(runtime)
 st.title("Memory inspector")
-user = choose_user()
+user = choose_user() if visitor.may_choose_user else visitor.user_id
 thread = choose_thread(runtime, user)
 sync_url(user, thread)
 with st.sidebar:
     chat_link(user, thread, "Back to the chat")
 
-st.caption(f"User **{user}** · conversation `{thread or 'none yet'}`")
+st.caption(f"User **{escape_inline(user)}** · conversation {code_span(thread or 'none yet')}")
 show_flash()
 # Bound to the URL (?tab=Memories): the open tab survives reruns and links, and only it runs.
 state, history, memory = st.tabs(
@@ -449,7 +454,7 @@ for tab, show in ((state, state_tab), (history, history_tab)):
             if thread:
                 show(runtime, user, thread)
             else:
-                st.info(f"{user} has no conversations yet.")
+                st.info(f"{escape_inline(user)} has no conversations yet.")
 if memory.open:
     with memory:
         memories_tab(runtime, user)

@@ -39,8 +39,11 @@ def free_port() -> int:
 class LiveApp:
     """``streamlit run app.py`` in a subprocess; ``url`` once it answers its health check."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
+        self.args = args  # more ``streamlit run`` options, e.g. ``--secrets.files PATH``
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.env = {**os.environ, "MEMORY_AGENT_DATA_DIR": str(data_dir), **(env or {})}
@@ -65,6 +68,7 @@ class LiveApp:
             "false",
             "--server.fileWatcherType",
             "none",
+            *self.args,
         ]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(

@@ -70,12 +70,6 @@ BAD_IMPORTS: list[tuple[str, str, bytes, str]] = [
         b"key,content\nsail,User loves sailing\nsail,User loves rowing\n",
         "Row 2 (key sail): key sail appears more than once",
     ),
-    (
-        "key of another user",
-        "m.json",
-        _json({"key": "alice-secret", "content": "x"}),
-        "Row 1 (key alice-secret): key alice-secret belongs to another user's memory",
-    ),
     ("invalid key characters", "m.csv", b"key,content\nbad key!,a\n", "key must be 1-100"),
     ("key with a newline", "m.json", _json({"key": "k\n", "content": "a"}), "key must be 1-100"),
     ("over-long key", "m.json", _json({"key": "k" * 101, "content": "a"}), "key must be 1-100"),

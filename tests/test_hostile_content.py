@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -26,7 +27,7 @@ from memory_agent.memories import Change
 from memory_agent.prompts import SYSTEM_PROMPT, render_system_prompt
 from memory_agent.runtime import Runtime, open_runtime
 from tests.openai_stub import OpenAIStub, Reply
-from tests.test_chat_browser import hermetic_app, messages, send, settled
+from tests.test_chat_browser import hermetic_app, messages, open_thread_menu, send, settled
 
 KEY = "sk-test-SECRET-5f0c1e2d3b4a"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -210,3 +211,155 @@ def test_html_and_scripts_in_messages_and_memories_stay_inert_text(
         _not_pwned(page)
     assert KEY not in app.log.read_text()
     assert "401" in app.log.read_text()  # the failure was logged, without the key
+
+
+# ---- every place foreign text is shown, in the browser -------------------------------------
+
+EVIL = "evil.example"
+MARKUP = (
+    "**Session expired.** [Sign in again](https://evil.example/login) "
+    "![p](http://evil.example/px.png) :red[alert] $x^2$ _it_ www.evil.example <b>b</b>"
+)
+"""Markdown, a link, an image, a Streamlit colour directive, math, a bare domain and HTML."""
+TITLE = "**Expired** [in](https://evil.example/t) ![t](http://evil.example/t.png) :red[x]"
+BAD_USER = "**x**[u](https://evil.example/u)"
+FOREIGN_FORMATTING = {"Session expired.", "Expired", "it", "x", "id", "b"}
+"""What the payloads would put in bold or italics if their Markdown or HTML were interpreted."""
+TOOL_CALL_ID = "call`**id** ![i](http://evil.example/id.png) [l](https://evil.example/l)`"
+
+
+def _hostile_tool_calls(reply: Reply) -> list[dict]:
+    """The stub's tool calls, with an id that tries to break out of a code span."""
+    return [
+        {"id": TOOL_CALL_ID, "type": "function", "function": {"name": name, "arguments": args}}
+        for name, args in reply.tool_calls
+    ]
+
+
+def _in_reply_text(page: Page, selector: str) -> list[bool]:
+    """For each match: is it inside a model reply's own text (where Markdown links may stay)?"""
+    return page.eval_on_selector_all(
+        selector,
+        """els => els.map(el => {
+            const bubble = el.closest('[data-testid=stChatMessage]');
+            return !!bubble
+              && !!bubble.querySelector('[data-testid=stChatMessageAvatarAssistant]')
+              && !el.closest('[data-testid=stCaptionContainer]')
+              && !el.closest('[data-testid=stExpander]')
+              && !el.closest('.stTabs');
+        })""",
+    )
+
+
+def _shows(locator, text: str) -> None:
+    """The element shows ``text`` as typed (bare addresses carry an invisible word joiner)."""
+    expect(locator.first).to_be_visible(timeout=60_000)  # the first load opens the runtime
+    assert text in locator.first.inner_text().replace("\u2060", "")
+
+
+def _inert(page: Page, foreign: list[str]) -> None:
+    """Nothing was fetched from another host, and no foreign markup became an element."""
+    settled(page)
+    assert foreign == [], foreign
+    assert page.locator(f'img[src*="{EVIL}"]').count() == 0
+    for rendered in (f'a[href*="{EVIL}"]', ".katex", "[data-testid=stMarkdownColoredText]"):
+        assert all(_in_reply_text(page, rendered)), f"{rendered} outside a model reply"
+    texts = page.eval_on_selector_all("strong, em, b", "els => els.map(e => e.textContent)")
+    inside = _in_reply_text(page, "strong, em, b")
+    outside = {text for text, replied in zip(texts, inside, strict=True) if not replied}
+    assert not outside & FOREIGN_FORMATTING, outside  # the app's own **Model** is fine
+
+
+@pytest.mark.browser
+def test_every_place_shows_foreign_text_as_typed_and_loads_nothing_from_other_hosts(
+    page: Page, tmp_path: Path, openai_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests import openai_stub as stub_module
+
+    monkeypatch.setattr(stub_module, "_tool_calls", _hostile_tool_calls)
+    foreign: list[str] = []
+
+    def block_foreign(route) -> None:
+        if urlsplit(route.request.url).hostname not in ("127.0.0.1", "localhost"):
+            foreign.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/*", block_foreign)
+    openai_stub.replies.extend(_saves(MARKUP))
+    env = {"MEMORY_AGENT_BASE_URL": openai_stub.url, "MEMORY_AGENT_MODEL": "stub-model"}
+    with hermetic_app(tmp_path / "data", **env) as app:
+        # URL parameters: a user id and a thread id that are markup
+        page.goto(f"{app.url}/?user={quote(BAD_USER)}")
+        _shows(page.get_by_text("cannot be used"), BAD_USER)
+        _inert(page, foreign)
+        page.goto(f"{app.url}/?user=mallory&thread={quote(MARKUP)}")
+        _shows(page.get_by_text("mallory has no conversation"), MARKUP)
+        _inert(page, foreign)
+
+        # the chat: the user's bubble, the reply, its memory note, the title
+        send(page, MARKUP)
+        _shows(messages(page).nth(0), MARKUP)
+        _shows(page.get_by_text("Saved to memory:"), MARKUP)
+        expect(messages(page).nth(1)).to_contain_text("Noted:")
+        _inert(page, foreign)
+        thread = re.search(r"thread=([^&]+)", page.url).group(1)
+
+        # a renamed title: toast, header, sidebar button, delete confirmation
+        open_thread_menu(page)
+        page.get_by_label("Title").fill(TITLE)
+        page.get_by_role("button", name="Rename").click()
+        _shows(page.get_by_test_id("stToast"), TITLE)
+        _shows(page.get_by_role("heading", level=3).filter(has_text="Expired"), TITLE)
+        _shows(page.get_by_test_id("stSidebar").get_by_role("button", name="Expired"), TITLE)
+        settled(page)
+        page.get_by_role("button", name="Delete conversation").click()
+        _shows(page.get_by_text("Its messages are removed for good"), TITLE)
+        _inert(page, foreign)
+        page.get_by_role("button", name="Cancel").click()
+
+        # what was recalled, shown under the next reply
+        send(page, "What do you know about me?")
+        page.get_by_text("Recalled 1 memory for this message").click()
+        _shows(page.get_by_test_id("stExpander").filter(has_text="Recalled 1 memory"), MARKUP)
+        _inert(page, foreign)
+
+        # the inspector: a bad user, a bad thread, then the state with the tool-call id
+        page.goto(f"{app.url}/inspector?user={quote(BAD_USER)}")
+        _shows(page.get_by_text("That is not a valid user id"), BAD_USER)
+        _inert(page, foreign)
+        page.goto(f"{app.url}/inspector?user=mallory&thread={quote(MARKUP)}")
+        _shows(page.get_by_text("has no conversation"), MARKUP)
+        _inert(page, foreign)
+        page.goto(f"{app.url}/inspector?user=mallory&thread={thread}&tab=State")
+        state = page.get_by_role("tabpanel", name="State")
+        _shows(state.get_by_text("tool call", exact=False).first, TOOL_CALL_ID)
+        _shows(state.get_by_text("result of", exact=False).first, TOOL_CALL_ID)
+        expect(state.get_by_text("Recall query:")).to_contain_text("What do you know about me?")
+        page.get_by_text("Raw state (JSON)").click()
+        _inert(page, foreign)
+
+        page.get_by_role("tab", name="History").click()
+        page.get_by_text("Open a checkpoint").wait_for()
+        _inert(page, foreign)
+
+        # memories: the grid, recall preview, change history, and imports that are refused
+        page.get_by_role("tab", name="Memories").click()
+        page.get_by_text("Recall preview").wait_for()
+        page.get_by_label("Query").fill(MARKUP)
+        page.get_by_label("Query").press("Enter")
+        expect(page.get_by_text("Change history")).to_be_visible()
+        _inert(page, foreign)
+        bad_files = [  # (file, a part of its refusal seen only for it, the foreign text shown)
+            (f'key,content\n"{TITLE}",x\n'.encode(), "Row 1 (key **Expired**", TITLE),
+            ("content\ngni\u202elias\n".encode(), "U+202E", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ]
+        for data, marker, shown in bad_files:
+            page.locator("input[type=file]").set_input_files(
+                files=[{"name": "m.csv", "mimeType": "text/csv", "buffer": data}]
+            )
+            refusal = page.get_by_text("This file cannot be imported").filter(has_text=marker)
+            _shows(refusal, shown)
+            _inert(page, foreign)
+    assert foreign == []

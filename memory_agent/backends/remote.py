@@ -24,9 +24,10 @@ from langgraph.pregel.remote import RemoteGraph
 from langgraph.types import StateSnapshot
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
-from langgraph_sdk.errors import NotFoundError
+from langgraph_sdk.errors import AuthenticationError, NotFoundError
 
 from memory_agent.backends.remote_store import RemoteStore
+from memory_agent.deploy.auth import TOKEN_ENV, client_headers
 
 GRAPH_ID = "memory_agent"
 """The graph's name in ``langgraph.json``: the assistant a remote client runs."""
@@ -151,8 +152,13 @@ def connect(url: str) -> tuple[RemoteAgent, RemoteStore, RemoteCheckpoints]:
     try:
         # A plain request first: the SDK retries a refused connection for several seconds.
         httpx.get(f"{url}/ok", timeout=CONNECT_TIMEOUT_S).raise_for_status()
-        probe = get_sync_client(url=url, timeout=CONNECT_TIMEOUT_S)
+        probe = get_sync_client(url=url, timeout=CONNECT_TIMEOUT_S, headers=client_headers())
         assistants = probe.assistants.search(graph_id=GRAPH_ID, limit=1)
+    except AuthenticationError:
+        raise ServerUnreachable(
+            f"The LangGraph Server at {url} refuses this app: set the same {TOKEN_ENV} "
+            "for the server and the app."
+        ) from None
     except Exception as error:
         raise ServerUnreachable(
             f"The LangGraph Server at {url} does not answer ({type(error).__name__}); "
@@ -160,6 +166,6 @@ def connect(url: str) -> tuple[RemoteAgent, RemoteStore, RemoteCheckpoints]:
         ) from None
     if not assistants:
         raise ServerUnreachable(f"The LangGraph Server at {url} does not serve {GRAPH_ID!r}.")
-    client = get_sync_client(url=url, timeout=None)
+    client = get_sync_client(url=url, timeout=None, headers=client_headers())
     graph = RemoteAgent(GRAPH_ID, sync_client=client)
     return graph, RemoteStore(client), RemoteCheckpoints(client)

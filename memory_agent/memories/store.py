@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph.store.base import BaseStore, GetOp, Item, PutOp
+from langgraph.store.base import BaseStore, Item, PutOp
 
 from memory_agent.memories.records import (
     MEMORY_NAMESPACE,
@@ -28,7 +28,7 @@ from memory_agent.memories.records import (
     now_iso,
     to_memory,
 )
-from memory_agent.memories.validation import carried_fields, describe_change, plan_writes
+from memory_agent.memories.validation import carried_fields, plan_writes
 
 _PAGE = 1_000
 
@@ -113,10 +113,7 @@ def check_changes(
 ) -> list[MemoryWrite]:
     """What ``apply_changes`` would write, validated the same way, without writing: a preview."""
     current = {m.key: m for m in list_memories(store, user_id)}
-    writes = plan_writes(changes, current, source, None, now_iso())
-    if source == "import":
-        _refuse_foreign_keys(store, user_id, changes, writes)
-    return writes
+    return plan_writes(changes, current, source, None, now_iso())
 
 
 def undo(store: BaseStore, user_id: str, event_id: str) -> MemoryWrite:
@@ -182,8 +179,6 @@ def _commit(
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
     timestamp = now_iso()
     writes = plan_writes(changes, current, source, thread_id, timestamp)
-    if source == "import":
-        _refuse_foreign_keys(store, user_id, changes, writes)
     ops: list[PutOp] = []
     for write in writes:
         value = write.after.stored_value() if write.after else None
@@ -204,52 +199,6 @@ def _commit(
         ops.append(PutOp(history_ns, event.id, event_value, index=False))
     store.batch(ops)
     return writes
-
-
-def _refuse_foreign_keys(
-    store: BaseStore, user_id: str, changes: Sequence[Change], writes: Sequence[MemoryWrite]
-) -> None:
-    """Refuse an import row that would create a memory under a key another user's memory has.
-
-    Keys are per-user, so such a create would not touch the other memory; but a file carrying
-    someone else's keys is almost always the wrong user's export, and importing it would
-    silently fork their memories. Only imports are checked: the agent's tool must not fail, or
-    reveal that a key exists elsewhere, because of another user's data (the inspector's new rows
-    get fresh UUIDs). One batched lookup per other user.
-    """
-    given = {
-        write.key: describe_change(change, number)
-        for number, (change, write) in enumerate(zip(changes, writes, strict=True), start=1)
-        if write.action == "create" and change.key
-    }
-    if not given:
-        return
-    own = memory_namespace(user_id)
-    ops = [
-        GetOp(namespace, key)
-        for namespace in _memory_namespaces(store)
-        if namespace != own
-        for key in given
-    ]
-    taken = {item.key for item in store.batch(ops) if item is not None}
-    for key, where in given.items():
-        if key in taken:
-            raise MemoryValidationError(
-                f"{where}: key {key} belongs to another user's memory; remove the key to "
-                "import the row as a new memory"
-            )
-
-
-def _memory_namespaces(store: BaseStore) -> list[tuple[str, ...]]:
-    """Every user's memory namespace (the store pages its results)."""
-    namespaces: list[tuple[str, ...]] = []
-    while True:
-        page = store.list_namespaces(
-            prefix=(MEMORY_NAMESPACE,), max_depth=2, limit=_PAGE, offset=len(namespaces)
-        )
-        namespaces.extend(page)
-        if len(page) < _PAGE:
-            return namespaces
 
 
 def _all_items(

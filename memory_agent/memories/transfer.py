@@ -91,7 +91,11 @@ def import_changes(
     rows: Sequence[Mapping[str, Any]],
     mode: Literal["merge", "replace"],
 ) -> list[Change]:
-    """The changes an import makes: merge upserts by key; replace also deletes the rest."""
+    """The changes an import makes: merge upserts by key; replace also deletes the rest.
+
+    A row's key names one of ``user_id``'s own memories or a new one of theirs; other users'
+    memories are never looked at, so no answer (or error) tells an importer what others have.
+    """
     if mode not in ("merge", "replace"):
         raise MemoryValidationError(f"Import mode must be 'merge' or 'replace', got {mode!r}.")
     current = {m.key: m for m in list_memories(store, user_id)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,21 @@ from memory_agent.memories.records import (
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_JOINER = "\u200d"
+"""The zero-width joiner builds emoji (👩‍💻) and Indic ligatures; it hides nothing."""
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The invisible format characters in ``text`` (bidi controls, zero-width spaces, BOM…).
+
+    They change how text displays without being seen: U+202E shows "gnilias" as "sailing".
+    """
+    return [c for c in text if unicodedata.category(c) == "Cf" and c != _JOINER]
+
+
+def describe_character(char: str) -> str:
+    """A character as people can look it up: ``U+202E (RIGHT-TO-LEFT OVERRIDE)``."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
 
 
 def validate_text(value: Any, name: str, limit: int, *, required: bool) -> str:
@@ -30,7 +46,8 @@ def validate_text(value: Any, name: str, limit: int, *, required: bool) -> str:
 
     NUL bytes and other control characters (tab and line breaks aside) would reach terminals,
     CSV files and the prompt as invisible commands; a lone surrogate cannot be encoded as UTF-8,
-    so it would break every later export or page render of the memory.
+    so it would break every later export or page render of the memory; bidi controls and other
+    invisible format characters would show a reader (and the inspector) different text.
     """
     if value is None:
         value = ""
@@ -45,6 +62,12 @@ def validate_text(value: Any, name: str, limit: int, *, required: bool) -> str:
         )
     if _SURROGATE.search(value):
         raise MemoryValidationError(f"{name} contains an unpaired surrogate (invalid Unicode)")
+    invisible = invisible_characters(value)
+    if invisible:
+        raise MemoryValidationError(
+            f"{name} contains the invisible character {describe_character(invisible[0])}, "
+            "which would make it display as something other than what is stored"
+        )
     if required and not value.strip():
         raise MemoryValidationError(f"{name} must not be empty")
     if len(value) > limit:

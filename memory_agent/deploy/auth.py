@@ -1,0 +1,65 @@
+"""Who may call the deployed agent: LangGraph Server's own auth handler, with a shared token.
+
+``langgraph.json`` names ``auth`` below, so the server runs it before every request (threads,
+runs, state, history, the store). With ``MEMORY_AGENT_SERVER_TOKEN`` set on the server, every
+caller must send ``Authorization: Bearer <token>``; the app does (``client_headers``) when the
+same variable is set where it runs. Without a token only this machine may call (loopback), so a
+server started without one is not open to the network by mistake.
+
+Login in the Streamlit app does not reach here: the app is the one caller, and it separates users
+by the user id it sends with each run. Anyone holding the token can act as any user.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+
+from langgraph_sdk import Auth
+from starlette.requests import Request
+
+TOKEN_ENV = "MEMORY_AGENT_SERVER_TOKEN"
+APP_IDENTITY = "memory-agent-app"
+"""The identity the server records for authenticated callers (runs show it as the user)."""
+
+auth = Auth()
+
+
+def server_token() -> str | None:
+    """The shared token, from the environment (empty means none)."""
+    return os.environ.get(TOKEN_ENV) or None
+
+
+def client_headers() -> dict[str, str]:
+    """The header the app's LangGraph client sends, when a token is set."""
+    token = server_token()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def is_loopback(request: Request) -> bool:
+    """Whether the caller is on this machine (127.0.0.0/8 or ::1)."""
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a unix socket or a name: not provably local
+        return False
+
+
+@auth.authenticate
+async def authenticate(authorization: str | None, request: Request) -> Auth.types.MinimalUserDict:
+    """Accept the shared token (compared in constant time), or a local caller when none is set."""
+    token = server_token()
+    if token is None:
+        if is_loopback(request):
+            return {"identity": APP_IDENTITY}
+        raise Auth.exceptions.HTTPException(
+            status_code=401,
+            detail=f"This agent answers only its own machine until {TOKEN_ENV} is set.",
+        )
+    expected = f"Bearer {token}".encode()
+    if authorization and hmac.compare_digest(authorization.encode(), expected):
+        return {"identity": APP_IDENTITY}
+    raise Auth.exceptions.HTTPException(
+        status_code=401, detail=f"Send Authorization: Bearer <{TOKEN_ENV}>."
+    )
