@@ -12,6 +12,8 @@ import re
 import httpx
 import openai
 
+from memory_agent.models.embeddings import EmbeddingServerError
+
 AUTH = "The model server rejected the API key (401): check OPENAI_API_KEY."
 FORBIDDEN = "The model server refused access to this model (403)."
 UNKNOWN_MODEL = "The model server does not know this model (404): check the model name."
@@ -35,6 +37,8 @@ class IncompleteReplyError(openai.OpenAIError):
 
 def describe_model_error(error: BaseException) -> str:
     """What went wrong with the model, in one line a user can act on (no traceback, no key)."""
+    if isinstance(error, EmbeddingServerError):  # its own sentence: not the chat model's fault
+        return str(error)
     if isinstance(error, openai.APIStatusError):
         return _status_sentence(error.status_code)
     if isinstance(error, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)):
@@ -56,6 +60,8 @@ def describe_recorded_error(recorded: str | None) -> str:
     if not recorded:
         return UNFINISHED
     name = recorded.split("(", 1)[0]
+    if name == EmbeddingServerError.__name__:
+        return _first_line(recorded[len(name) + 2 : -2])
     status = _RECORDED_STATUS.search(recorded)
     if status:
         return _status_sentence(int(status.group(1)))
