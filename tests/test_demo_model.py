@@ -194,6 +194,21 @@ SENTENCES: list[tuple[str, list[str], list[str] | None, str]] = [
     ("What's the weather like?", [], None, "I only answer questions about what you told me"),
     (LONG, [], [], TOO_LONG),
     ("hi", ["User's name is Priya"], None, "Hello Priya!"),
+    (
+        "I like oat milk in my coffee",
+        [],
+        ["User likes oat milk in their coffee"],
+        "you like oat milk in your coffee",
+    ),
+    (
+        "I switched to soy milk",
+        ["User likes oat milk", "User lives in Porto"],
+        ["User likes soy milk", "User lives in Porto"],
+        "(before: you like oat milk)",
+    ),
+    ("I'm going to Paris in May", [], ["User is going to Paris in May"], "going to Paris in May"),
+    ("Hola, me llamo Juan", [], [], ONLY_ENGLISH),
+    ("do I like sushi?", ["User likes oat milk"], None, "I don't know that yet"),
 ]
 _users = itertools.count()
 

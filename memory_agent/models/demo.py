@@ -67,11 +67,11 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_ENGLISH = _words(
-    "i i'm im i've i'd i'll me my mine am is are was were be the a an and or but to of in on at  "
-    "for with from about what where who when how why do does did have has not no yes please you  "
-    "your it this that like love live work hello hi hey thanks thank okay ok remember forget  "
-    "tell know name"
+_ENGLISH = _words(  # words other languages seldom use ("me", "no", "a", "in" are left out)
+    "i i'm im i've i'd i'll my mine am are was were be the an and or but of at for with from "
+    "about what where who when how why does did have has not yes please you your it this that "
+    "like love live work hello hi hey thanks thank okay ok remember forget tell know name call "
+    "called named"
 )
 _PROFESSIONS = _words(
     "nurse doctor teacher engineer developer programmer designer lawyer accountant student chef  "
@@ -272,6 +272,12 @@ _RULES: list[tuple[re.Pattern[str], str, str | None, str]] = [
         "likes",
     ),
     (
+        re.compile(r"^(?i:i'm|i am) (?i:going|travell?ing|heading) to ((?:the )?[A-Z].*)$"),
+        "User is going to {0}",
+        None,
+        "plans",
+    ),
+    (
         re.compile(
             r"^i(?:'m| am) (?:going|planning|hoping) to (.+)$|^i plan to (.+)$|^i want to (.+)$",
             re.I,
@@ -325,7 +331,7 @@ _FAMILY_OF_MEMORY = {
     ),
     "dislikes": re.compile(r"\b(dislikes?|hates?|can't stand|no longer likes?)\b", re.I),
     "plans": re.compile(
-        r"\b(plans?|will|is (flying|travell?ing|moving|visiting|starting|getting|leaving|"
+        r"\b(plans?|will|is (going|flying|travell?ing|moving|visiting|starting|getting|leaving|"
         r"having|seeing|meeting))\b|\bbirthday\b|\bnext (week|month|year)\b",
         re.I,
     ),
@@ -538,11 +544,6 @@ def read_message(text: str) -> Reading:
     return reading
 
 
-def extract_facts(text: str) -> list[Fact]:
-    """The facts about the user stated in ``text``, one per clause, in order."""
-    return read_message(text).facts
-
-
 def is_english(text: str) -> bool:
     """Whether the message looks like English: Latin letters and at least one common word."""
     letters = [c for c in text if c.isalpha()]
@@ -587,7 +588,7 @@ def _clause_facts(clause: str, corrected: bool, ended: bool = False) -> list[Fac
         match = pattern.match(clause)
         if not match:
             continue
-        parts = [_clean(g) for g in match.groups() if g is not None]
+        parts = [_their(_clean(g)) for g in match.groups() if g is not None]
         if template == "User is married to {0}" and not parts:
             return [Fact("User is married", "married", "family", corrected)]
         if not parts or not all(parts) or len(parts) < template.count("{"):
@@ -776,7 +777,7 @@ def answer_question(
         )
     candidates = [m for m in memories if _families(m.content) & topics] if topics else []
     words = _content_words(text) - _TOPIC_WORDS
-    specific = [m for m in candidates if _overlap(m.content, text)]
+    specific = [m for m in candidates if _content_words(m.content) & words]
     if words and candidates and not specific and max(m.score for m in candidates) < 0.2:
         candidates = []
     if not candidates:
@@ -929,6 +930,13 @@ def _clean(text: str) -> str:
     return _TRAILING_FILLER.sub("", text).strip(" ,")
 
 
+def _their(text: str) -> str:
+    """The user's words inside a fact: "oat milk in my coffee" -> "oat milk in their coffee"."""
+    for mine, theirs in (("my", "their"), ("myself", "themselves"), ("me", "them")):
+        text = re.sub(rf"\b{mine}\b", theirs, text, flags=re.I)
+    return text
+
+
 def _last_word(text: str) -> str:
     words = text.lower().split()
     return words[-1] if words else ""
@@ -991,6 +999,7 @@ def _second_person(content: str) -> str:
     if not match:
         return content
     longer, verb, rest = match.groups()
+    rest = re.sub(r"\btheir\b", "your", re.sub(r"\bthemselves\b", "yourself", rest))
     if verb in irregular:
         verb = irregular[verb]
     elif verb.endswith("ies"):
