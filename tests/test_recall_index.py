@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import threading
@@ -14,7 +15,13 @@ from langgraph.store.base import SearchOp
 
 from memory_agent import memories
 from memory_agent.backends.index import INDEX_META_KEY, META_NAMESPACE
-from memory_agent.models.embeddings import EmbeddingServerError, EmbeddingSizeMismatch
+from memory_agent.configuration import Configuration
+from memory_agent.models.embeddings import (
+    WORDLLAMA_DIMS,
+    EmbeddingServerError,
+    EmbeddingSizeMismatch,
+    make_embeddings,
+)
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import cli_command
 from tests.openai_stub import OpenAIStub
@@ -204,3 +211,10 @@ def test_an_embedding_server_fault_says_embedding_server_and_its_fix(
     assert told.returncode == 1
     assert told.stderr.startswith("error: The embedding server at")
     assert len(told.stderr.strip().splitlines()) == 1
+
+
+def test_langgraph_json_declares_the_default_embeddings_size() -> None:
+    declared = json.loads((Path(__file__).parents[1] / "langgraph.json").read_text())
+    settings = Configuration.from_runnable_config()
+    assert declared["store"]["index"]["dims"] == settings.embedding_dims == WORDLLAMA_DIMS
+    assert len(make_embeddings(settings).embed_query("probe")) == WORDLLAMA_DIMS
