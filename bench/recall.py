@@ -217,7 +217,7 @@ def _sql_and_coherence(store, tmp, settings, floor, label, stream, limit, count)
             samples(lambda: memories.search_memories(cold.store, USER, next(stream), limit), 9), 50
         )
         copy_bytes = cold.store.vectors.nbytes
-        size = sum(e.size for e in cold.store.vectors._entries.values())
+        size = cold.store.count_items(memories.memory_namespace(USER))
     finally:
         cold.close()
     raw_bytes = size * floor.matrix.shape[1] * 4

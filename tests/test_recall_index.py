@@ -14,6 +14,7 @@ import pytest
 from langgraph.store.base import SearchOp
 
 from memory_agent import memories
+from memory_agent.backends import vectors
 from memory_agent.backends.index import INDEX_META_KEY, META_NAMESPACE
 from memory_agent.configuration import Configuration
 from memory_agent.models.embeddings import (
@@ -218,3 +219,35 @@ def test_langgraph_json_declares_the_default_embeddings_size() -> None:
     settings = Configuration.from_runnable_config()
     assert declared["store"]["index"]["dims"] == settings.embedding_dims == WORDLLAMA_DIMS
     assert len(make_embeddings(settings).embed_query("probe")) == WORDLLAMA_DIMS
+
+
+def test_a_copy_left_behind_by_many_writes_elsewhere_is_rebuilt(
+    runtime: Runtime, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "LOGGED_VERSIONS", 20)  # the log forgets all but 20 writes
+    memories.upsert_memory(runtime.store, "zed", "User loves chess", "", source="agent")
+    assert _contents(runtime, "zed", "chess") == ["User loves chess"]
+    other = open_runtime(data_dir)
+    try:
+        for i in range(120):
+            memories.upsert_memory(other.store, "zed", f"User visited town {i}", "", source="agent")
+        memories.upsert_memory(other.store, "zed", "User plays the piano", "", source="agent")
+    finally:
+        other.close()
+    assert _contents(runtime, "zed", "music", limit=1) == ["User plays the piano"]
+    namespace = memories.memory_namespace("zed")
+    assert len(runtime.store.search(namespace, query="town", limit=500)) == 122
+
+
+def test_a_memory_with_several_vectors_is_searched_in_sql(runtime: Runtime) -> None:
+    namespace = memories.memory_namespace("zed")
+    runtime.store.put(namespace, "k1", {"content": "User loves chess", "context": "piano"})
+    runtime.store.put(
+        namespace,
+        "k2",
+        {"content": "User lives in Porto", "context": "chess"},
+        index=["content", "context"],
+    )
+    found = runtime.store.search(namespace, query="User loves chess", limit=5)
+    assert [item.key for item in found] == ["k1", "k2"]
+    assert found[0].score == pytest.approx(1.0, abs=1e-4)

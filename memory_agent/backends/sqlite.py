@@ -106,8 +106,8 @@ class AtomicSqliteStore(SqliteStore):
 
     A query search (exact cosine, no filter) reads a per-namespace copy of the vectors
     (``vectors.VectorCache``) instead of scanning them in SQL: same results and scores, about
-    the cost of a numpy matrix product. Each write bumps its namespace's version in its own
-    transaction, so every process sees every other's writes.
+    the cost of a numpy matrix product. Each write bumps its namespace's version and logs its
+    keys in its own transaction, so every process catches up with every other's writes.
     """
 
     def __init__(self, conn: Any, **kwargs: Any) -> None:
@@ -141,12 +141,15 @@ class AtomicSqliteStore(SqliteStore):
     def _batch_search_ops(
         self, search_ops: Sequence[tuple[int, SearchOp]], results: list[Result], cur: Any
     ) -> None:
-        in_sql = [(i, op) for i, op in search_ops if not self._searches_in_memory(op)]
+        in_sql = []
+        for index, op in search_ops:
+            found = self._search_in_memory(op, cur) if self._searches_in_memory(op) else None
+            if found is None:
+                in_sql.append((index, op))
+            else:
+                results[index] = found
         if in_sql:
             super()._batch_search_ops(in_sql, results, cur)
-        for index, op in search_ops:
-            if self._searches_in_memory(op):
-                results[index] = self._search_in_memory(op, cur)
 
     def _searches_in_memory(self, op: SearchOp) -> bool:
         """Exact cosine over vectors, no filter, no TTL to refresh: what the copy answers."""
@@ -159,13 +162,19 @@ class AtomicSqliteStore(SqliteStore):
             and not (op.refresh_ttl and self.ttl_config)
         )
 
-    def _search_in_memory(self, op: SearchOp, cur: Any) -> list[SearchItem]:
-        query = vectors.normalised_query(self.embeddings.embed_documents([op.query])[0])
+    def _search_in_memory(self, op: SearchOp, cur: Any) -> list[SearchItem] | None:
+        """The search answered from the copies; ``None`` where a copy cannot answer it."""
+        embed_array = getattr(self.embeddings, "embed_array", None)  # WordLlama: no lists
+        texts = [op.query]
+        raw = embed_array(texts)[0] if embed_array else self.embeddings.embed_documents(texts)[0]
+        query = vectors.normalised_query(raw)
         wanted = op.limit + op.offset
         scored: list[tuple[float, str, str]] = []
         prefix = _namespace_to_text(op.namespace_prefix)
         for namespace, version in self.vectors.namespaces(cur, prefix):
             entry = self.vectors.entry(cur, namespace, version)
+            if entry is None:
+                return None
             if entry.size and entry.dims != len(query):
                 raise ValueError(
                     f"The stored vectors have {entry.dims} dims but the embedding gives "
@@ -173,8 +182,7 @@ class AtomicSqliteStore(SqliteStore):
                 )
             scored.extend((score, namespace, key) for key, score in entry.top(query, wanted))
         scored.sort(key=lambda hit: -hit[0])
-        chosen = scored[op.offset : wanted]
-        return self._items(cur, chosen)
+        return self._items(cur, scored[op.offset : wanted])
 
     def _items(self, cur: Any, chosen: list[tuple[float, str, str]]) -> list[SearchItem]:
         """The stored items of the chosen hits, in the hits' order, with their scores."""
@@ -217,12 +225,9 @@ class AtomicSqliteStore(SqliteStore):
                 yield cur
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.vectors.rolled_back()
                 if self.conn.in_transaction:  # SQLite may have rolled back already
                     self.conn.execute("ROLLBACK")
                 raise
-            else:
-                self.vectors.committed()
             finally:
                 cur.close()
 
