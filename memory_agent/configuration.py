@@ -29,8 +29,14 @@ from memory_agent.prompts import SYSTEM_PROMPT
 OFFLINE_MODEL = "offline-demo"
 """Model name of the built-in offline demo model (no key, no network)."""
 
+WORDLLAMA_EMBEDDING = "wordllama"
+"""Embedding name of the built-in semantic embedding (WordLlama, inside its wheel; no network)."""
+
 HASH_EMBEDDING = "hash"
 """Embedding name of the built-in lexical hashing embedding (no key, no network)."""
+
+OFFLINE_EMBEDDINGS = (WORDLLAMA_EMBEDDING, HASH_EMBEDDING)
+ENCODING_FORMATS = ("float", "base64")
 
 DEFAULT_USER_ID = "default-user"
 """Whose memories a run uses when no user is given (e.g. an anonymous LangGraph Studio run)."""
@@ -92,11 +98,28 @@ class Configuration:
     api_key: str | None = _setting("api_key", None, operator=True, repr=False)
     """API key; falls back to ``OPENAI_API_KEY``. Never printed, never in the context schema."""
 
-    embedding: str = _setting("embedding", HASH_EMBEDDING, operator=True)
-    """``hash`` (offline, lexical) or ``openai:<model>`` for an OpenAI-compatible embedding."""
+    embedding: str = _setting("embedding", WORDLLAMA_EMBEDDING, operator=True)
+    """``wordllama`` (offline, semantic; the default), ``hash`` (offline, lexical), or
+    ``openai`` / ``openai:<model>`` for an OpenAI-compatible embeddings server."""
+
+    embedding_model: str | None = _setting("embedding_model", None, operator=True)
+    """The embeddings server's model when ``embedding`` is ``openai`` (``openai:<model>`` names
+    it inline)."""
 
     embedding_dims: int = _setting("embedding_dims", 256, operator=True)
-    """Vector size; must match what the embedding returns."""
+    """Vector size; checked once at start-up against what the embedding returns."""
+
+    embedding_base_url: str | None = _setting("embedding_base_url", None, operator=True)
+    """The embeddings server, when it is not the chat server (llama.cpp ``--embeddings`` and vLLM
+    serve one job per process); falls back to ``base_url``."""
+
+    embedding_api_key: str | None = _setting("embedding_api_key", None, operator=True, repr=False)
+    """The embeddings server's key; falls back to ``api_key``."""
+
+    embedding_encoding_format: str | None = _setting(
+        "embedding_encoding_format", None, operator=True
+    )
+    """``float`` or ``base64`` (the openai client's default); older vLLM refuses base64."""
 
     request_timeout: float = _setting("request_timeout", 60.0, operator=True)
     """Seconds before a model request is given up."""
@@ -129,10 +152,7 @@ class Configuration:
             )
         if self.base_url is not None and not re.match(r"^https?://", str(self.base_url)):
             raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
-        if not (self.embedding == HASH_EMBEDDING or str(self.embedding).startswith("openai:")):
-            raise ValueError(
-                f"embedding must be 'hash' or 'openai:<model>', got {self.embedding!r}"
-            )
+        self._validate_embedding()
         if not _is_int(self.embedding_dims) or not 8 <= self.embedding_dims <= 8192:
             raise ValueError(f"embedding_dims must be 8 to 8192, got {self.embedding_dims!r}")
         if not _is_int(self.recall_limit) or not 1 <= self.recall_limit <= 100:
@@ -146,6 +166,38 @@ class Configuration:
                 f"request_timeout must be a number of seconds from 0 to 3600, "
                 f"got {self.request_timeout!r}"
             )
+
+    def _validate_embedding(self) -> None:
+        if self.embedding not in OFFLINE_EMBEDDINGS and not re.fullmatch(
+            r"openai(:.+)?", str(self.embedding)
+        ):
+            raise ValueError(
+                "embedding must be 'wordllama', 'hash', 'openai' or 'openai:<model>', "
+                f"got {self.embedding!r}"
+            )
+        if self.embedding == "openai" and not self.embedding_model:
+            raise ValueError(
+                "embedding 'openai' needs MEMORY_AGENT_EMBEDDING_MODEL (or use 'openai:<model>')"
+            )
+        if self.embedding_base_url is not None and not re.match(
+            r"^https?://", str(self.embedding_base_url)
+        ):
+            raise ValueError(
+                "embedding_base_url must start with http:// or https://, "
+                f"got {self.embedding_base_url!r}"
+            )
+        if self.embedding_encoding_format not in (None, *ENCODING_FORMATS):
+            raise ValueError(
+                "embedding_encoding_format must be 'float' or 'base64', "
+                f"got {self.embedding_encoding_format!r}"
+            )
+
+    @property
+    def embedding_server_model(self) -> str | None:
+        """The model an OpenAI-compatible embeddings server is asked for; ``None`` offline."""
+        if self.embedding in OFFLINE_EMBEDDINGS:
+            return None
+        return self.embedding.removeprefix("openai").removeprefix(":") or self.embedding_model
 
     @property
     def is_offline(self) -> bool:

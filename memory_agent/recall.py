@@ -34,11 +34,25 @@ class Recall:
     """Each ``{"key", "content", "context", "score"}``, best match first."""
     template: str | None = None
     """The system prompt template when it was not the default (else ``None``, to keep it small)."""
+    total: int | None = None
+    """How many memories the user had (``None`` in records older than this field)."""
 
     @property
     def system_prompt(self) -> str:
         """The system prompt exactly as the model received it."""
-        return render_system_prompt(self.template or SYSTEM_PROMPT, self.memories, self.time)
+        template = self.template or SYSTEM_PROMPT
+        return render_system_prompt(template, self.memories, self.time, self.total)
+
+    @property
+    def summary(self) -> str:
+        """What was recalled, in one wording for the chat, the inspector and the command line.
+
+        "Recalled the 10 most relevant of 24 memories", or "Recalled 3 memories".
+        """
+        shown = len(self.memories)
+        if self.total and self.total > shown:
+            return f"Recalled the {shown} most relevant of {self.total} memories"
+        return f"Recalled {shown} memor{'y' if shown == 1 else 'ies'}"
 
     def as_metadata(self) -> dict[str, Any]:
         """The JSON-ready form stored under ``RECALL_KEY``."""
@@ -47,6 +61,7 @@ class Recall:
             "time": self.time,
             "memories": [dict(m) for m in self.memories],
             "system_prompt": self.template,
+            "total": self.total,
         }
 
     @classmethod
@@ -57,6 +72,7 @@ class Recall:
             time=record["time"],
             memories=tuple(record.get("memories") or ()),
             template=record.get("system_prompt"),
+            total=record.get("total"),
         )
 
     @classmethod
@@ -80,7 +96,24 @@ def recall(store: BaseStore, settings: Configuration, messages: Sequence[AnyMess
             for m in found
         ),
         template=None if settings.system_prompt == SYSTEM_PROMPT else settings.system_prompt,
+        total=count_memories(store, settings.user_id, len(found), settings.recall_limit),
     )
+
+
+def count_memories(store: BaseStore, user_id: str, found: int, limit: int) -> int:
+    """How many memories the user has, asked only when recall filled its limit.
+
+    The SQLite store counts in one indexed query; other stores are paged (capped at 10,000, a
+    count past which "the 10 most relevant of 10,000" is still true).
+    """
+    if found < limit:
+        return found
+    namespace = memories.memory_namespace(user_id)
+    count_items = getattr(store, "count_items", None)
+    if count_items is not None:
+        return count_items(namespace)
+    items = store.search(namespace, limit=10_000)
+    return sum(item.namespace == namespace for item in items)
 
 
 def recall_query(messages: Sequence[AnyMessage]) -> str:

@@ -104,10 +104,16 @@ _PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
 def _artifact(write: memories.MemoryWrite) -> dict[str, str]:
-    """What the chat shows under the reply ("Saved to memory: …"), kept beside the tool result."""
+    """What the chat shows under the reply ("Saved to memory: …"), kept beside the tool result.
+
+    ``before`` is the content an update replaced, so a reply can say what changed.
+    """
     shown = write.after or write.before
-    return {
+    artifact = {
         "action": _PAST[write.action],
         "key": write.key,
         "content": shown.content if shown else "",
     }
+    if write.action == "update" and write.before:
+        artifact["before"] = write.before.content
+    return artifact

@@ -350,12 +350,12 @@ def show_recall(recall: Any) -> None:
     if not found:
         st.caption(":material/psychology: No memories recalled: none were saved yet.")
         return
-    label = f"Recalled {len(found)} memor{'y' if len(found) == 1 else 'ies'} for this message"
+    label = f"{recall.summary} for this message"
     with st.expander(label, icon=":material/psychology:"):
         for memory in found:
             score = "n/a" if memory["score"] is None else f"{memory['score']:.2f}"
             st.markdown(f"`{score}` {escape_inline(memory['content'])}")
-        st.caption("Score: similarity to the message (the offline embedding matches words).")
+        st.caption("Score: how close each memory is in meaning to the message (cosine, 0 to 1).")
 
 
 def stream_turn(events: Iterator[str | MemoryNote]) -> str | None:

@@ -177,6 +177,7 @@ def show_recall(snapshot: StateSnapshot) -> None:
         st.caption("The model has not been called in this conversation yet.")
         return
     st.markdown(f"Recall query: **{escape_inline(recall.query)}** · at {recall.time}")
+    st.caption(recall.summary)
     recalled = pd.DataFrame(recall.memories, columns=["score", "content", "context", "key"])
     st.dataframe(recalled, hide_index=True)
     st.markdown("System prompt, exactly as sent:")

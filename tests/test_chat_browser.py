@@ -141,3 +141,29 @@ def test_a_model_error_shows_the_reason_and_retry_recovers(
         expect(
             page.get_by_test_id("stChatMessage").filter(has_text="I love sailing")
         ).to_have_count(1)
+
+
+def test_priya_lisbon_and_forget_as_a_presenter_types_them(demo_app: LiveApp, page: Page) -> None:
+    page.goto(f"{demo_app.url}/?user=priya")
+    send(page, "I'm Priya, I work at Globex as a nurse and I have two cats")
+    expect(messages(page).nth(1)).to_contain_text("Nice to meet you, Priya!")
+    for note in ["User's name is Priya", "User works at Globex", "User works as a nurse"]:
+        expect(page.get_by_text(f"Saved to memory: {note}")).to_have_count(1)
+    expect(page.get_by_text("Saved to memory: User has two cats")).to_have_count(1)
+    send(page, "do I have pets?")
+    expect(messages(page).nth(3)).to_contain_text("You have two cats.")
+
+    send(page, "I live in Porto")
+    send(page, "actually I moved to Lisbon")
+    expect(messages(page).nth(7)).to_contain_text("you live in Lisbon (before: you live in Porto)")
+    send(page, "where do I live?")
+    expect(messages(page).nth(9)).to_contain_text("You live in Lisbon.")
+
+    send(page, "please forget that I live in Lisbon")
+    expect(messages(page).nth(11)).to_contain_text("I've forgotten that you live in Lisbon.")
+    send(page, "where do I live?")
+    expect(messages(page).nth(13)).to_contain_text("I don't know that yet")
+    send(page, "What do you know about me?")
+    reply = messages(page).nth(15)
+    expect(reply).to_contain_text("Here is what I remember about you (4 memories)")
+    expect(reply).not_to_contain_text("Lisbon")

@@ -12,7 +12,7 @@ def test_defaults_run_offline_without_a_key() -> None:
     assert settings.is_offline
     assert settings.user_id == "default-user"
     assert settings.system_prompt == SYSTEM_PROMPT
-    assert settings.embedding == "hash"
+    assert settings.embedding == "wordllama"
 
 
 def test_an_api_key_or_base_url_selects_a_real_model(monkeypatch: pytest.MonkeyPatch) -> None:

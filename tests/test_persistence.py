@@ -51,6 +51,7 @@ def test_a_changed_embedding_is_refused_until_reindexed(
     runtime = open_runtime(data_dir)
     memories.upsert_memory(runtime.store, "zed", "User loves sailing", "", source="agent")
     runtime.close()
+    monkeypatch.setenv("MEMORY_AGENT_EMBEDDING", "hash")
     monkeypatch.setenv("MEMORY_AGENT_EMBEDDING_DIMS", "64")
     with pytest.raises(EmbeddingMismatch, match="reindex"):
         open_runtime(data_dir)

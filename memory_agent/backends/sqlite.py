@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.store.base import PutOp, Result, SearchItem, SearchOp
 from langgraph.store.sqlite import SqliteStore
+from langgraph.store.sqlite.base import _decode_ns_text, _namespace_to_text, _row_to_search_item
 
+from memory_agent.backends import vectors
 from memory_agent.backends.index import EMBEDDED_FIELDS, check_index_embedding
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
@@ -93,13 +97,116 @@ class AtomicSqliteSaver(SqliteSaver):
 
 
 class AtomicSqliteStore(SqliteStore):
-    """``SqliteStore`` whose batches are all or nothing.
+    """``SqliteStore`` whose batches are all or nothing, and whose vector search runs in memory.
 
     LangGraph's store commits in a ``finally``, so a batch that fails half-way (disk full, a
     lock held past the busy timeout) committed the half already written: with the disk filling
     up, 112 failed memory writes in 400 left memories without their vector or history event. A
     memory and its history event are one batch; this rolls the batch back on any error instead.
+
+    A query search (exact cosine, no filter) reads a per-namespace copy of the vectors
+    (``vectors.VectorCache``) instead of scanning them in SQL: same results and scores, about
+    the cost of a numpy matrix product. Each write bumps its namespace's version and logs its
+    keys in its own transaction, so every process catches up with every other's writes.
     """
+
+    def __init__(self, conn: Any, **kwargs: Any) -> None:
+        super().__init__(conn, **kwargs)
+        self.vectors = vectors.VectorCache()
+
+    def setup(self) -> None:
+        """The store's tables, then (with an index) the vector versions table."""
+        super().setup()
+        if self.index_config:
+            with self.lock:
+                vectors.setup(self.conn)
+
+    def count_items(self, namespace: tuple[str, ...]) -> int:
+        """How many items ``namespace`` itself holds (recall says "the 10 most relevant of N")."""
+        with self._cursor(transaction=False) as cur:
+            prefix = _namespace_to_text(namespace)
+            cur.execute("SELECT COUNT(*) FROM store WHERE prefix = ?", (prefix,))
+            return cur.fetchone()[0]
+
+    def _batch_put_ops(self, put_ops: Sequence[tuple[int, PutOp]], cur: Any) -> None:
+        super()._batch_put_ops(put_ops, cur)
+        if not self.index_config:
+            return
+        touched: dict[str, list[str]] = defaultdict(list)
+        for _, op in put_ops:
+            touched[_namespace_to_text(op.namespace)].append(op.key)
+        for namespace, keys in touched.items():
+            self.vectors.record_write(cur, namespace, list(dict.fromkeys(keys)))
+
+    def _batch_search_ops(
+        self, search_ops: Sequence[tuple[int, SearchOp]], results: list[Result], cur: Any
+    ) -> None:
+        in_sql = []
+        for index, op in search_ops:
+            found = self._search_in_memory(op, cur) if self._searches_in_memory(op) else None
+            if found is None:
+                in_sql.append((index, op))
+            else:
+                results[index] = found
+        if in_sql:
+            super()._batch_search_ops(in_sql, results, cur)
+
+    def _searches_in_memory(self, op: SearchOp) -> bool:
+        """Exact cosine over vectors, no filter, no TTL to refresh: what the copy answers."""
+        return bool(
+            op.query
+            and op.namespace_prefix
+            and self.index_config
+            and not op.filter
+            and self.index_config.get("distance_type", "cosine") == "cosine"
+            and not (op.refresh_ttl and self.ttl_config)
+        )
+
+    def _search_in_memory(self, op: SearchOp, cur: Any) -> list[SearchItem] | None:
+        """The search answered from the copies; ``None`` where a copy cannot answer it."""
+        embed_array = getattr(self.embeddings, "embed_array", None)  # WordLlama: no lists
+        texts = [op.query]
+        raw = embed_array(texts)[0] if embed_array else self.embeddings.embed_documents(texts)[0]
+        query = vectors.normalised_query(raw)
+        wanted = op.limit + op.offset
+        scored: list[tuple[float, str, str]] = []
+        prefix = _namespace_to_text(op.namespace_prefix)
+        for namespace, version in self.vectors.namespaces(cur, prefix):
+            entry = self.vectors.entry(cur, namespace, version)
+            if entry is None:
+                return None
+            if entry.size and entry.dims != len(query):
+                raise ValueError(
+                    f"The stored vectors have {entry.dims} dims but the embedding gives "
+                    f"{len(query)}: run `python -m memory_agent reindex`."
+                )
+            scored.extend((score, namespace, key) for key, score in entry.top(query, wanted))
+        scored.sort(key=lambda hit: -hit[0])
+        return self._items(cur, scored[op.offset : wanted])
+
+    def _items(self, cur: Any, chosen: list[tuple[float, str, str]]) -> list[SearchItem]:
+        """The stored items of the chosen hits, in the hits' order, with their scores."""
+        by_namespace: dict[str, list[str]] = defaultdict(list)
+        for _, namespace, key in chosen:
+            by_namespace[namespace].append(key)
+        rows: dict[tuple[str, str], Any] = {}
+        for namespace, keys in by_namespace.items():
+            cur.execute(
+                "SELECT key, value, created_at, updated_at FROM store "
+                f"WHERE prefix = ? AND key IN ({','.join('?' * len(keys))})",
+                (namespace, *keys),
+            )
+            rows.update(((namespace, row[0]), row) for row in cur.fetchall())
+        items = []
+        for score, namespace, key in chosen:
+            row = rows.get((namespace, key))
+            if row is None:  # a vector without its item (written with foreign keys off)
+                continue
+            fields = {"key": key, "value": row[1], "created_at": row[2], "updated_at": row[3]}
+            namespace_tuple = _decode_ns_text(namespace)
+            hit = {**fields, "score": score}
+            items.append(_row_to_search_item(namespace_tuple, hit, loader=self._deserializer))
+        return items
 
     @contextmanager
     def _cursor(self, *, transaction: bool = True) -> Iterator[Any]:

@@ -17,6 +17,8 @@ import re
 import httpx
 import openai
 
+from memory_agent.models.embeddings import EmbeddingServerError
+
 AUTH = "The model server rejected the API key (401): check OPENAI_API_KEY."
 FORBIDDEN = "The model server refused access to this model (403): check the key's permissions."
 UNKNOWN_MODEL = "The model server does not know this model (404): check the model name."
@@ -83,6 +85,8 @@ class StreamReportedError(openai.OpenAIError):
 
 def describe_model_error(error: BaseException) -> str:
     """What went wrong with the model, in one line a user can act on (no traceback, no key)."""
+    if isinstance(error, EmbeddingServerError):  # its own sentence: not the chat model's fault
+        return str(error)
     if isinstance(error, openai.APIStatusError):
         return _status_sentence(error.status_code, server_text(error.body) or _said(str(error)))
     if isinstance(error, StreamReportedError):
@@ -111,6 +115,8 @@ def describe_recorded_error(recorded: str | None) -> str:
         return UNFINISHED
     name = recorded.split("(", 1)[0]
     text = _recorded_text(recorded, name)
+    if name == EmbeddingServerError.__name__:
+        return _first_line(text)
     if "StreamReported" in name:
         return _stream_sentence(text)
     status = _RECORDED_STATUS.match(text)
