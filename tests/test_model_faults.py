@@ -46,11 +46,11 @@ class Fault:
 MODEL_FAULTS = {
     "401": Fault([Reply(status=401)], errors.AUTH),
     "429": Fault(
-        [Reply(status=429)] * 2, errors.RATE_LIMITED + " The server said: `stub error 429`"
+        [Reply(status=429)] * 2, errors.RATE_LIMITED + " The server said: “stub error 429”"
     ),
     "500": Fault(
         [Reply(status=500)] * 2,
-        "The model server failed (500): retry in a moment. The server said: `stub error 500`",
+        "The model server failed (500): retry in a moment. The server said: “stub error 500”",
     ),
     "timeout": Fault([Reply(delay=REQUEST_TIMEOUT * 3)] * 2, errors.TIMEOUT),
     "refused": Fault(None, errors.UNREACHABLE),
@@ -222,24 +222,24 @@ SAID = " The server said: "
 SERVER_FAULTS = {
     "vllm-tool-flags": errors.TOOL_CHOICE
     + SAID
-    + '`"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set`',
+    + '“"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set”',
     "llamacpp-context": errors.CONTEXT_FULL
     + SAID
-    + "`the request exceeds the available context size, try increasing it`",
+    + "“the request exceeds the available context size, try increasing it”",
     "ollama-unknown-model": errors.UNKNOWN_MODEL
     + SAID
-    + '`model "llama9" not found, try pulling it first`',
-    "route-404": errors.WRONG_URL + SAID + "`File Not Found`",
-    "500": "The model server failed (500): retry in a moment." + SAID + "`CUDA out of memory`",
-    "markup-400": "The model server refused the request (400)." + SAID + "`bad **value**`",
+    + '“model "llama9" not found, try pulling it first”',
+    "route-404": errors.WRONG_URL + SAID + "“File Not Found”",
+    "500": "The model server failed (500): retry in a moment." + SAID + "“CUDA out of memory”",
+    "markup-400": "The model server refused the request (400)." + SAID + "“bad **value**”",
     "html-200": errors.NOT_A_STREAM,
     "malformed-chunk": errors.MALFORMED,
     "stream-error-llamacpp": "The model server stopped the reply with an error: retry."
     + SAID
-    + "`slot unavailable: server busy`",
+    + "“slot unavailable: server busy”",
     "stream-error-vllm": "The model server stopped the reply with an error: retry."
     + SAID
-    + "`The decoder crashed half-way`",
+    + "“The decoder crashed half-way”",
 }
 NO_RETRY_HELPS = {
     "vllm-tool-flags",
@@ -304,4 +304,4 @@ def test_a_key_in_the_server_message_is_not_repeated() -> None:
     said = "Incorrect API key provided: sk-live-1234567890abcdef. Bearer abc.def"
     sentence = errors._with_said("The model server refused the request (400).", said)
     assert "1234567890" not in sentence and "abc.def" not in sentence
-    assert sentence.endswith("`Incorrect API key provided: [key] [key]`")
+    assert sentence.endswith("“Incorrect API key provided: [key] [key]”")

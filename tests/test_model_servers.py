@@ -61,7 +61,7 @@ def turn(runtime: Runtime, emulator: WireEmulator, thread: str, message: str) ->
         list(chat.send(runtime, USER, thread, message))
     reason = chat.pending_error(runtime, USER, thread)
     assert reason.startswith("The model server stopped the reply with an error: retry.")
-    assert reason.endswith("The server said: `The decoder crashed half-way`")
+    assert reason.endswith("The server said: “The decoder crashed half-way”")
     return "".join(str(p) for p in chat.resume(runtime, USER, thread))
 
 

@@ -208,14 +208,17 @@ def _said(text: str) -> str:
 
 
 def _with_said(sentence: str, said: str) -> str:
-    """The sentence, then the server's own words, inert: one line, no key, in a code span."""
+    """The sentence, then the server's own words in quotes: one line, no key, no markup.
+
+    Plain text: each page escapes it where it renders (a code span here would be escaped twice).
+    """
     text = _KEY_LIKE.sub("[key]", _TAG.sub(" ", said))
-    text = " ".join(text.replace("`", "'").split())
+    text = " ".join(text.split())
     if not text:
         return sentence
     if len(text) > MAX_SAID:
         text = text[: MAX_SAID - 1].rstrip() + "…"
-    return f"{sentence} The server said: `{text}`"
+    return f"{sentence} The server said: “{text}”"
 
 
 def _recorded_text(recorded: str, name: str) -> str:
