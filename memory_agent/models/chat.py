@@ -14,6 +14,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
 from memory_agent.configuration import Configuration
+from memory_agent.deadlines import watched_http_client
 from memory_agent.models.demo import OfflineDemoModel
 from memory_agent.models.errors import IncompleteReplyError
 
@@ -51,6 +52,7 @@ def _cached_model(
         # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) accept any key.
         api_key=api_key or "not-needed",
         timeout=timeout,
+        http_client=watched_http_client(timeout),  # so call_model can bound each call
         max_retries=1,
         streaming=True,
     )
