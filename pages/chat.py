@@ -9,10 +9,12 @@ are all read back from the checkpoint, so what the page shows is what is stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime import Runtime as StreamlitRuntime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from memory_agent.configuration import Configuration, validate_user_id
 from memory_agent.conversations import chat, threads
@@ -338,6 +340,19 @@ def show_recall(recall: Any) -> None:
         st.caption("Score: similarity to the message (the offline embedding matches words).")
 
 
+def session_gone() -> Callable[[], bool]:
+    """True once this tab is closed or the server is stopping: the turn's model call then ends.
+
+    Streamlit stops a script only at its next element update, which a stalled model never
+    reaches; the turn asks this instead while it waits.
+    """
+    context = get_script_run_ctx()
+    if context is None or not StreamlitRuntime.exists():
+        return lambda: False
+    server, session_id = StreamlitRuntime.instance(), context.session_id
+    return lambda: not server.is_active_session(session_id)
+
+
 def stream_turn(events: Iterator[str | MemoryNote]) -> str | None:
     """Stream a turn into a bubble; returns why it failed (the turn then stays pending)."""
     with st.chat_message("assistant"):
@@ -388,7 +403,7 @@ def send_message(
         return
     st.query_params[THREAD_PARAM] = thread_id
     show_turn(Turn("user", text), user_id, thread_id)
-    events = chat.send(runtime, user_id, thread_id, text, **overrides)
+    events = chat.send(runtime, user_id, thread_id, text, cancelled=session_gone(), **overrides)
     finish_turn(runtime, user_id, thread_id, stream_turn(events))
 
 
@@ -404,7 +419,7 @@ def show_pending(
 ) -> None:
     """The unfinished turn: its reason and a Retry that re-runs it without a second message."""
     if st.session_state.pop(RETRY, None) == thread_id:
-        events = chat.resume(runtime, user_id, thread_id, **overrides)
+        events = chat.resume(runtime, user_id, thread_id, cancelled=session_gone(), **overrides)
         finish_turn(runtime, user_id, thread_id, stream_turn(events))
     with st.chat_message("assistant"):
         st.error(reason, icon=":material/error:")
