@@ -295,8 +295,7 @@ def _memories_import(args: argparse.Namespace) -> int:
     rows = memories.parse_import(data, args.file.name)
     runtime = _runtime(args)
     user = _user(args)
-    changes = memories.import_changes(runtime.store, user, rows, args.mode)
-    writes = memories.apply_changes(runtime.store, user, changes, source="import")
+    writes = memories.import_memories(runtime.store, user, rows, args.mode)
     counts = {
         action: sum(w.action == action for w in writes) for action in ("create", "update", "delete")
     }

@@ -12,6 +12,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from memory_agent.backends.key_owners import ensure_key_index
 from memory_agent.backends.locks import FileLocks
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
@@ -47,4 +48,5 @@ def open_persistence(
 
     directory = Path(data_dir or default_data_dir())
     persistence = open_sqlite(directory, settings, check_embedding=check_embedding)
+    ensure_key_index(persistence.store)
     return replace(persistence, locks=FileLocks(directory / LOCKS_DIR))

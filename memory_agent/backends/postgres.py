@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from memory_agent.backends.index import EMBEDDED_FIELDS, check_index_embedding
+from memory_agent.backends.key_owners import ensure_key_index
 from memory_agent.backends.locks import AdvisoryLocks
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
@@ -135,6 +136,7 @@ def setup(conn: psycopg.Connection[Any], saver: PostgresSaver, store: PostgresSt
         ensure_vector_extension(conn)
         saver.setup()
         store.setup()
+        ensure_key_index(store)
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
