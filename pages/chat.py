@@ -43,6 +43,9 @@ RETRY = "retry_thread"  # the thread whose pending turn the user asked to retry
 CONFIRM_DELETE = "confirm_delete"  # the thread waiting for delete confirmation
 USER_FIELD = "user_field"  # the sidebar's user id input
 USER_ERROR = "user_error"  # why the typed user id was not accepted
+THREADS_SHOWN = "threads_shown"  # how many conversations the sidebar lists
+THREAD_SEARCH = "thread_search"  # the sidebar's conversation search
+SIDEBAR_PAGE = 50
 SETTING_KEYS = {
     "model": "setting_model",
     "temperature": "setting_temperature",
@@ -153,6 +156,11 @@ def request_retry(thread_id: str) -> None:
     st.session_state[RETRY] = thread_id
 
 
+def show_more_threads() -> None:
+    """List another page of conversations in the sidebar."""
+    st.session_state[THREADS_SHOWN] = st.session_state.get(THREADS_SHOWN, 0) + SIDEBAR_PAGE
+
+
 def reset_settings(defaults: Configuration) -> None:
     """Put the session's model settings back to the server's defaults."""
     for name, key in SETTING_KEYS.items():
@@ -180,9 +188,14 @@ def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
     st.button(
         "New chat", icon=":material/add:", on_click=start_new_chat, type="primary", width="stretch"
     )
-    saved = threads.list_threads(runtime, user_id)
+    shown = st.session_state.setdefault(THREADS_SHOWN, SIDEBAR_PAGE)
+    total = threads.count_threads(runtime, user_id)
+    if total > SIDEBAR_PAGE:
+        st.text_input("Search conversations", key=THREAD_SEARCH, placeholder="Words in a title")
+    search = st.session_state.get(THREAD_SEARCH)
+    saved = threads.list_threads(runtime, user_id, shown, search=search, keep=thread_id)
     if not saved:
-        st.caption("No conversations yet.")
+        st.caption("No conversations yet." if not search else "No conversation matches.")
     conversations = st.container(key=THREAD_LIST, gap="small")
     for thread in saved:
         conversations.button(
@@ -194,6 +207,8 @@ def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
             width="stretch",
             help=f"Last active {thread.updated_at[:16].replace('T', ' ')} UTC",
         )
+    if threads.count_threads(runtime, user_id, search=search) > shown:
+        st.button("Show more", on_click=show_more_threads, type="tertiary")
 
 
 def sidebar_model(defaults: Configuration) -> tuple[Configuration | None, dict[str, Any]]:

@@ -54,7 +54,7 @@ def choose_user() -> str:
 
 def choose_thread(runtime: Runtime, user: str) -> str | None:
     """The thread from the URL if this user owns it, else their most recent one (or none)."""
-    listed = threads.list_threads(runtime, user)
+    listed = threads.list_threads(runtime, user, keep=st.query_params.get(THREAD_PARAM))
     titles = {t.thread_id: t.title or "Untitled" for t in listed}
     wanted = st.query_params.get(THREAD_PARAM)
     with st.sidebar:
