@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.runtime import Runtime as StreamlitRuntime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import Configuration, validate_user_id
 from memory_agent.conversations import chat, threads
 from memory_agent.conversations.chat import MemoryNote, Turn
@@ -376,6 +377,8 @@ def stream_turn(events: Iterator[str | MemoryNote]) -> str | None:
         text_box, notes_box = st.container(), st.container(gap=None)
         try:
             text_box.write_stream(_text_tokens(events, thinking, notes_box))
+        except (chat.ConversationBusy, StorageError) as error:
+            return str(error)  # the message was not sent, or not saved: the sentence says so
         except Exception as error:  # any failure is shown as one line; the log keeps the rest
             log.warning("A chat turn failed", exc_info=True)
             return describe_model_error(error)

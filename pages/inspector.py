@@ -14,6 +14,7 @@ import streamlit as st
 from langgraph.types import StateSnapshot
 
 from memory_agent import memories
+from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import threads
 from memory_agent.inspector import memory_table, views
@@ -416,7 +417,7 @@ def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]
     if st.button("Import", type="primary", disabled=not planned, key="import_apply"):
         try:  # planned again under the write lock: another writer may have come first
             writes = memories.import_memories(runtime.store, user, rows, mode)
-        except memories.MemoryValidationError as error:
+        except (memories.MemoryValidationError, StorageError) as error:
             st.error(f"Nothing was imported. {error}")
             return
         st.session_state.pop(IMPORT_PREVIEW, None)

@@ -12,6 +12,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from memory_agent.backends.faults import check_data_files, storage_faults
 from memory_agent.backends.key_owners import ensure_key_index
 from memory_agent.backends.locks import FileLocks
 from memory_agent.backends.persistence import Persistence
@@ -47,6 +48,8 @@ def open_persistence(
     from memory_agent.backends.sqlite import default_data_dir, open_sqlite
 
     directory = Path(data_dir or default_data_dir())
-    persistence = open_sqlite(directory, settings, check_embedding=check_embedding)
-    ensure_key_index(persistence.store)
+    check_data_files(directory)
+    with storage_faults(str(directory)):
+        persistence = open_sqlite(directory, settings, check_embedding=check_embedding)
+        ensure_key_index(persistence.store)
     return replace(persistence, locks=FileLocks(directory / LOCKS_DIR))

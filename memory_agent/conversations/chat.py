@@ -28,6 +28,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from memory_agent.backends.faults import storage_faults
 from memory_agent.backends.locks import LockBusy
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import threads
@@ -86,6 +87,10 @@ def validate_message(text: Any) -> str:
         )
     if "\x00" in text:
         raise ValueError("The message contains a NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, kept by Python as lone surrogates
+        raise ValueError("The message is not valid UTF-8 text; retype it.") from None
     return text
 
 
@@ -100,7 +105,7 @@ def send(
 ) -> Iterator[str | MemoryNote]:
     """Add the user's message to the thread and stream the agent's turn, one turn at a time."""
     validate_message(text)
-    with _turn_of(runtime, thread_id, cancelled):
+    with storage_faults(runtime.location), _turn_of(runtime, thread_id, cancelled):
         thread = threads.open_thread(runtime, user_id, thread_id)
         snapshot = threads.get_state(runtime, user_id, thread_id)
         if any(task.name == "store_memory" for task in snapshot.tasks):
@@ -126,7 +131,7 @@ def resume(
     **settings: Any,
 ) -> Iterator[str | MemoryNote]:
     """Re-run a turn that failed, from its last checkpoint (the user's message is already there)."""
-    with _turn_of(runtime, thread_id, cancelled):
+    with storage_faults(runtime.location), _turn_of(runtime, thread_id, cancelled):
         if not has_pending_turn(runtime, user_id, thread_id):
             raise ValueError("There is no unfinished turn to retry in this conversation.")
         yield from _stream(runtime, user_id, thread_id, None, settings, cancelled)

@@ -19,6 +19,7 @@ from typing import Any
 
 from langgraph.store.base import BaseStore, Item, PutOp
 
+from memory_agent.backends.faults import storage_faults
 from memory_agent.backends.key_owners import holders
 from memory_agent.backends.locks import LockBusy
 from memory_agent.backends.persistence import locks_for
@@ -259,7 +260,7 @@ def _writer(store: BaseStore, user_id: str) -> Iterator[None]:
             f"Another change to {user_id}'s memories has been running for {WRITE_WAIT_S:g} s; "
             "nothing was changed: try again in a moment."
         ) from None
-    with held:
+    with held, storage_faults("the memory store"):  # a full disk is a sentence, not a traceback
         yield
 
 
