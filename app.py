@@ -5,9 +5,12 @@
 view. ``/Inspector`` is kept for links made before the inspector had its own path.
 """
 
+import logging
+
 import streamlit as st
 
-from ui import CHAT_PAGE, INSPECTOR_PAGE
+from memory_agent.backends import faults
+from ui import CHAT_PAGE, INSPECTOR_PAGE, get_runtime
 
 page = st.navigation(
     [
@@ -20,4 +23,11 @@ page = st.navigation(
     ],
     position="hidden",  # the pages link to each other with the user and conversation
 )
-page.run()
+try:
+    page.run()
+except Exception as error:  # a damaged, foreign, full or locked store: one line, not a traceback
+    sentence = faults.describe(error, get_runtime().location)
+    if sentence is None:
+        raise
+    logging.getLogger(__name__).warning("Storage fault", exc_info=True)
+    st.error(sentence, icon=":material/database:")

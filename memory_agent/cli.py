@@ -11,6 +11,7 @@ Errors print one line to stderr and exit 1; nothing is half-written.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shlex
@@ -24,7 +25,7 @@ from typing import Any
 import openai
 
 from memory_agent import memories
-from memory_agent.backends import open_persistence
+from memory_agent.backends import default_database_url, faults, open_persistence
 from memory_agent.backends.index import EmbeddingMismatch, reindex
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import chat, threads
@@ -39,6 +40,15 @@ MODEL_ERRORS = (openai.OpenAIError, ConnectionError, TimeoutError)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (errors are one line on stderr)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for number, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # The shell passed bytes that are not UTF-8; Python keeps them as lone surrogates,
+            # which no store, page or terminal can take.
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return _fail(f"argument {number} ({shown!r}) is not UTF-8 text; retype it.")
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -58,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a damaged, foreign, full or locked store: one line
+        sentence = faults.describe(error, _location(args))
+        if sentence is None:
+            raise
+        return _fail(sentence)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -195,6 +210,9 @@ def _chat(args: argparse.Namespace) -> int:
                 f"{_retry_command(args, user, thread_id)}",
                 file=sys.stderr,
             )
+        except (ValueError, chat.ConversationBusy, faults.StorageError) as error:
+            # One message failed (not UTF-8, busy, the disk full): say so, take the next one.
+            print(f"error: {error}", file=sys.stderr)
     return 0
 
 
@@ -295,8 +313,7 @@ def _memories_import(args: argparse.Namespace) -> int:
     rows = memories.parse_import(data, args.file.name)
     runtime = _runtime(args)
     user = _user(args)
-    changes = memories.import_changes(runtime.store, user, rows, args.mode)
-    writes = memories.apply_changes(runtime.store, user, changes, source="import")
+    writes = memories.import_memories(runtime.store, user, rows, args.mode)
     counts = {
         action: sum(w.action == action for w in writes) for action in ("create", "update", "delete")
     }
@@ -410,12 +427,27 @@ def _cell(value: Any) -> str:
 
 
 def _lines() -> Iterator[str]:
+    """Typed lines; bytes that are not UTF-8 reach ``chat.send`` and are refused there."""
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
             yield input("you> ")
         except EOFError:
             print()
             return
+
+
+def _location(args: argparse.Namespace) -> str:
+    """Where this command's data lives, as a fault sentence names it."""
+    url = args.database_url or default_database_url()
+    if url:
+        from memory_agent.backends.postgres import describe  # the URL without its password
+
+        return describe(url)
+    from memory_agent.backends.sqlite import default_data_dir
+
+    return str(args.data_dir or default_data_dir())
 
 
 def _fail(message: str) -> int:

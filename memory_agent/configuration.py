@@ -122,7 +122,10 @@ class Configuration:
     """``float`` or ``base64`` (the openai client's default); older vLLM refuses base64."""
 
     request_timeout: float = _setting("request_timeout", 60.0, operator=True)
-    """Seconds before a model request is given up."""
+    """Seconds a model request may wait: for its reply to start, and between reply chunks."""
+
+    model_call_deadline: float = _setting("model_call_deadline", 300.0, operator=True)
+    """Seconds one model call may take in all, however steadily it streams."""
 
     max_model_calls: int = _setting("max_model_calls", 6, operator=True)
     """Model calls allowed in one turn; the last one is made without tools, so it answers."""
@@ -161,11 +164,8 @@ class Configuration:
             raise ValueError(f"max_model_calls must be 2 to 50, got {self.max_model_calls!r}")
         if not _is_int(self.max_tool_calls) or not 1 <= self.max_tool_calls <= 100:
             raise ValueError(f"max_tool_calls must be 1 to 100, got {self.max_tool_calls!r}")
-        if not _is_number(self.request_timeout) or not 0 < self.request_timeout <= 3600:
-            raise ValueError(
-                f"request_timeout must be a number of seconds from 0 to 3600, "
-                f"got {self.request_timeout!r}"
-            )
+        _check_seconds("request_timeout", self.request_timeout)
+        _check_seconds("model_call_deadline", self.model_call_deadline)
 
     def _validate_embedding(self) -> None:
         if self.embedding not in OFFLINE_EMBEDDINGS and not re.fullmatch(
@@ -286,6 +286,11 @@ def _parse(name: str, raw: str, default: Any) -> Any:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_seconds(name: str, seconds: Any) -> None:
+    if not _is_number(seconds) or not 0 < seconds <= 3600:
+        raise ValueError(f"{name} must be a number of seconds from 0 to 3600, got {seconds!r}")
 
 
 def _is_int(value: Any) -> bool:

@@ -4,7 +4,8 @@ START → call_model ─(tool calls?)→ store_memory → call_model … → END
 
 Settings come from the run's context (``Configuration`` is the graph's ``context_schema``); the
 store is the one the graph was compiled with, or the LangGraph Server's. Every turn is bounded:
-at most ``max_model_calls`` model calls and ``max_tool_calls`` memory changes.
+at most ``max_model_calls`` model calls and ``max_tool_calls`` memory changes, and each model
+call by an idle timeout, a total deadline and its turn being abandoned (``deadlines``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from langgraph.store.base import BaseStore
 
 from memory_agent import memories, tools
 from memory_agent.configuration import Configuration
+from memory_agent.deadlines import watching
 from memory_agent.models.chat import make_chat_model
 from memory_agent.recall import RECALL_KEY, recall
 from memory_agent.state import State
@@ -47,7 +49,9 @@ def call_model(
     model = make_chat_model(settings)
     if calls < settings.max_model_calls - 1:  # the last call allowed must answer in words
         model = model.bind_tools(tools.TOOL_SCHEMAS)
-    response = model.invoke([SystemMessage(record.system_prompt), *messages])
+    thread_id = (config.get("configurable") or {}).get("thread_id")
+    with watching(thread_id, settings.request_timeout, settings.model_call_deadline):
+        response = model.invoke([SystemMessage(record.system_prompt), *messages])
     response = _with_own_ids(response, messages)
     response.response_metadata = {**response.response_metadata, RECALL_KEY: record.as_metadata()}
     return {"messages": [response]}

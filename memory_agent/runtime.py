@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from memory_agent.backends import open_persistence
+from memory_agent.backends.locks import Locks, NoLocks
 from memory_agent.configuration import Configuration
 from memory_agent.graph import build_graph
 
@@ -31,6 +32,8 @@ class Runtime:
     close: Callable[[], None]
     remote: bool = False
     """True when the agent runs on a LangGraph Server (``location`` is its URL)."""
+    locks: Locks = field(default_factory=NoLocks)
+    """Named locks shared with every process on the same data (one turn per conversation)."""
 
 
 def default_server_url() -> str | None:
@@ -62,6 +65,7 @@ def open_runtime(
         settings=settings,
         location=persistence.location,
         close=persistence.close,
+        locks=persistence.locks,
     )
 
 

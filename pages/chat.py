@@ -9,11 +9,14 @@ are all read back from the checkpoint, so what the page shows is what is stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime import Runtime as StreamlitRuntime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import Configuration, validate_user_id
 from memory_agent.conversations import chat, threads
 from memory_agent.conversations.chat import MemoryNote, Turn
@@ -45,6 +48,9 @@ RETRY = "retry_thread"  # the thread whose pending turn the user asked to retry
 CONFIRM_DELETE = "confirm_delete"  # the thread waiting for delete confirmation
 USER_FIELD = "user_field"  # the sidebar's user id input
 USER_ERROR = "user_error"  # why the typed user id was not accepted
+THREADS_SHOWN = "threads_shown"  # how many conversations the sidebar lists
+THREAD_SEARCH = "thread_search"  # the sidebar's conversation search
+SIDEBAR_PAGE = 50
 SETTING_KEYS = {
     "model": "setting_model",
     "temperature": "setting_temperature",
@@ -160,6 +166,11 @@ def request_retry(thread_id: str) -> None:
     st.session_state[RETRY] = thread_id
 
 
+def show_more_threads() -> None:
+    """List another page of conversations in the sidebar."""
+    st.session_state[THREADS_SHOWN] = st.session_state.get(THREADS_SHOWN, 0) + SIDEBAR_PAGE
+
+
 def reset_settings(defaults: Configuration) -> None:
     """Put the session's model settings back to the server's defaults."""
     for name, key in SETTING_KEYS.items():
@@ -187,9 +198,14 @@ def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
     st.button(
         "New chat", icon=":material/add:", on_click=start_new_chat, type="primary", width="stretch"
     )
-    saved = threads.list_threads(runtime, user_id)
+    shown = st.session_state.setdefault(THREADS_SHOWN, SIDEBAR_PAGE)
+    total = threads.count_threads(runtime, user_id)
+    if total > SIDEBAR_PAGE:
+        st.text_input("Search conversations", key=THREAD_SEARCH, placeholder="Words in a title")
+    search = st.session_state.get(THREAD_SEARCH)
+    saved = threads.list_threads(runtime, user_id, shown, search=search, keep=thread_id)
     if not saved:
-        st.caption("No conversations yet.")
+        st.caption("No conversations yet." if not search else "No conversation matches.")
     conversations = st.container(key=THREAD_LIST, gap="small")
     for thread in saved:
         conversations.button(
@@ -201,6 +217,8 @@ def sidebar_threads(runtime: Runtime, user_id: str, thread_id: str) -> None:
             width="stretch",
             help=f"Last active {thread.updated_at[:16].replace('T', ' ')} UTC",
         )
+    if threads.count_threads(runtime, user_id, search=search) > shown:
+        st.button("Show more", on_click=show_more_threads, type="tertiary")
 
 
 def sidebar_model(
@@ -358,6 +376,19 @@ def show_recall(recall: Any) -> None:
         st.caption("Score: how close each memory is in meaning to the message (cosine, 0 to 1).")
 
 
+def session_gone() -> Callable[[], bool]:
+    """True once this tab is closed or the server is stopping: the turn's model call then ends.
+
+    Streamlit stops a script only at its next element update, which a stalled model never
+    reaches; the turn asks this instead while it waits.
+    """
+    context = get_script_run_ctx()
+    if context is None or not StreamlitRuntime.exists():
+        return lambda: False
+    server, session_id = StreamlitRuntime.instance(), context.session_id
+    return lambda: not server.is_active_session(session_id)
+
+
 def stream_turn(events: Iterator[str | MemoryNote]) -> str | None:
     """Stream a turn into a bubble; returns why it failed (the turn then stays pending)."""
     with st.chat_message("assistant"):
@@ -366,6 +397,8 @@ def stream_turn(events: Iterator[str | MemoryNote]) -> str | None:
         text_box, notes_box = st.container(), st.container(gap=None)
         try:
             stream_reply(text_box, _text_tokens(events, thinking, notes_box))
+        except (chat.ConversationBusy, StorageError) as error:
+            return str(error)  # the message was not sent, or not saved: the sentence says so
         except Exception as error:  # any failure is shown as one line; the log keeps the rest
             log.warning("A chat turn failed", exc_info=True)
             return describe_model_error(error)
@@ -408,7 +441,7 @@ def send_message(
         return
     st.query_params[THREAD_PARAM] = thread_id
     show_turn(Turn("user", text), user_id, thread_id)
-    events = chat.send(runtime, user_id, thread_id, text, **overrides)
+    events = chat.send(runtime, user_id, thread_id, text, cancelled=session_gone(), **overrides)
     finish_turn(runtime, user_id, thread_id, stream_turn(events))
 
 
@@ -424,7 +457,7 @@ def show_pending(
 ) -> None:
     """The unfinished turn: its reason and a Retry that re-runs it without a second message."""
     if st.session_state.pop(RETRY, None) == thread_id:
-        events = chat.resume(runtime, user_id, thread_id, **overrides)
+        events = chat.resume(runtime, user_id, thread_id, cancelled=session_gone(), **overrides)
         finish_turn(runtime, user_id, thread_id, stream_turn(events))
     with st.chat_message("assistant"):
         st.error(escape_inline(reason), icon=":material/error:")

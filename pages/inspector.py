@@ -6,12 +6,15 @@ the live graph and store. It opens on the ``user`` and ``thread`` URL query para
 
 from __future__ import annotations
 
+import hashlib
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 from langgraph.types import StateSnapshot
 
 from memory_agent import memories
+from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import threads
 from memory_agent.inspector import memory_table, views
@@ -34,6 +37,7 @@ from ui import (
 
 REFRESH_SECONDS = 2
 HISTORY_PAGE_SIZE = 10
+IMPORT_PREVIEW = "import_preview"  # (file hash, name, mode, user) and what the file would do
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
 UNDONE = {"create": "restored", "update": "reverted", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
@@ -56,7 +60,7 @@ def choose_user() -> str:
 
 def choose_thread(runtime: Runtime, user: str) -> str | None:
     """The thread from the URL if this user owns it, else their most recent one (or none)."""
-    listed = threads.list_threads(runtime, user)
+    listed = threads.list_threads(runtime, user, keep=st.query_params.get(THREAD_PARAM))
     titles = {t.thread_id: t.title or "Untitled" for t in listed}
     wanted = st.query_params.get(THREAD_PARAM)
     with st.sidebar:
@@ -405,29 +409,45 @@ def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]
         key="import_mode",
         captions=["add and update by key", "also delete memories not in the file"],
     )
-    try:
-        rows = memories.parse_import(upload.getvalue(), upload.name)
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
-        changes = memories.import_changes(runtime.store, user, rows, mode)
-        planned = memories.check_changes(runtime.store, user, changes, source="import")
-    except memories.MemoryValidationError as error:
-        st.error(f"This file cannot be imported; nothing was changed. {escape_inline(str(error))}")
+    rows, planned, problem = import_preview(runtime, user, upload.getvalue(), upload.name, mode)
+    if problem:
+        st.error(f"This file cannot be imported; nothing was changed. {escape_inline(problem)}")
         return
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
     actions = [w.action for w in planned]
     st.info(
         f"{len(rows)} rows are valid: {actions.count('create')} to create, "
         f"{actions.count('update')} to update, {actions.count('delete')} to delete."
     )
     if st.button("Import", type="primary", disabled=not planned, key="import_apply"):
-        try:
-            memories.apply_changes(runtime.store, user, changes, source="import")
-        except memories.MemoryValidationError as error:
+        try:  # planned again under the write lock: another writer may have come first
+            writes = memories.import_memories(runtime.store, user, rows, mode)
+        except (memories.MemoryValidationError, StorageError) as error:
             st.error(f"Nothing was imported. {escape_inline(str(error))}")
             return
+        st.session_state.pop(IMPORT_PREVIEW, None)
         st.session_state["import_version"] = uploads + 1
         reset_editor(user)
-        flash(f"Imported {len(planned)} change(s) from {upload.name}.")  # flash shows it as typed
+        flash(f"Imported {len(writes)} change(s) from {upload.name}.")  # flash shows it as typed
         st.rerun()
+
+
+def import_preview(
+    runtime: Runtime, user: str, data: bytes, name: str, mode: str
+) -> tuple[list, list, str | None]:
+    """The file's rows, its planned writes and why it is refused; once per file, not per rerun."""
+    key = (hashlib.sha256(data).hexdigest(), name, mode, user)
+    cached = st.session_state.get(IMPORT_PREVIEW)
+    if cached is None or cached[0] != key:
+        try:
+            rows = memories.parse_import(data, name)
+            changes = memories.import_changes(runtime.store, user, rows, mode)
+            planned = memories.check_changes(runtime.store, user, changes, source="import")
+            cached = (key, rows, planned, None)
+        except memories.MemoryValidationError as error:
+            cached = (key, [], [], str(error))
+        st.session_state[IMPORT_PREVIEW] = cached
+    return cached[1], cached[2], cached[3]
 
 
 # ---- page ----------------------------------------------------------------------------------

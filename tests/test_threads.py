@@ -103,3 +103,26 @@ def test_graph_dot_draws_every_node_and_edge_and_marks_next(runtime: Runtime) ->
     assert '"store_memory" -> "call_model";' in dot
     assert '"call_model" -> "store_memory" [style="dashed"];' in dot
     assert 'label="store_memory\\n(next)"' in dot
+
+
+def test_past_200_conversations_none_is_dropped_and_the_open_one_is_always_listed(
+    runtime: Runtime,
+) -> None:
+    """With 210, threads 201-209 and the most recently used one used to be missing."""
+    made = [threads.open_thread(runtime, "zed", f"t{n:03d}") for n in range(210)]
+    for n, thread in enumerate(made):
+        threads.record_activity(runtime, thread, f"conversation number {n}")
+    threads.record_activity(runtime, threads.get_thread(runtime, "zed", "t007"), "again")
+
+    listed = threads.list_threads(runtime, "zed")
+    assert len(listed) == 210 == threads.count_threads(runtime, "zed")
+    assert listed[0].thread_id == "t007", "the most recently used comes first"
+    assert {t.thread_id for t in listed} == {f"t{n:03d}" for n in range(210)}
+
+    first_page = threads.list_threads(runtime, "zed", 50, keep="t003")
+    assert [t.thread_id for t in first_page[:50]] == [t.thread_id for t in listed[:50]]
+    assert first_page[-1].thread_id == "t003", "the open conversation is kept past the page"
+
+    found = threads.list_threads(runtime, "zed", search="NUMBER 205", keep="t100")
+    assert [t.thread_id for t in found] == ["t205", "t100"]
+    assert threads.count_threads(runtime, "zed", search="number 20") == 11  # 20, 200-209

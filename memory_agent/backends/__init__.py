@@ -9,10 +9,16 @@ SQLite files (``backends.sqlite``). A LangGraph Server deployment is reached thr
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
+from memory_agent.backends.faults import check_data_files, storage_faults
+from memory_agent.backends.locks import FileLocks
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
+
+LOCKS_DIR = "locks"
+"""Where a data directory keeps its lock files (one per conversation or user, a few bytes)."""
 
 
 def default_database_url() -> str | None:
@@ -40,4 +46,8 @@ def open_persistence(
         return open_postgres(url, settings, check_embedding=check_embedding)
     from memory_agent.backends.sqlite import default_data_dir, open_sqlite
 
-    return open_sqlite(data_dir or default_data_dir(), settings, check_embedding=check_embedding)
+    directory = Path(data_dir or default_data_dir())
+    check_data_files(directory)
+    with storage_faults(str(directory)):
+        persistence = open_sqlite(directory, settings, check_embedding=check_embedding)
+    return replace(persistence, locks=FileLocks(directory / LOCKS_DIR))

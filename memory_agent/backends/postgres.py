@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from memory_agent.backends.index import EMBEDDED_FIELDS, check_index_embedding
+from memory_agent.backends.locks import AdvisoryLocks
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
 from memory_agent.models.embeddings import make_embeddings
@@ -94,11 +95,11 @@ def ensure_vector_extension(conn: psycopg.Connection[Any]) -> None:
         ) from None
 
 
-def open_pool(url: str) -> ConnectionPool:
+def open_pool(url: str, min_size: int = 1) -> ConnectionPool:
     """A pool of connections configured as ``PostgresSaver`` and ``PostgresStore`` need them."""
     return ConnectionPool(
         url,
-        min_size=1,
+        min_size=min_size,
         max_size=POOL_SIZE,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         open=True,
@@ -167,24 +168,34 @@ def open_postgres(
 ) -> Persistence:
     """Connect to (and on first start, set up) the database's checkpointer and store."""
     conn = connect(url)
-    pool = None
+    pool = lock_pool = None
     try:
         pool = open_pool(url)
+        # Turn locks hold a connection for a whole turn: a pool of their own, so held locks can
+        # never take the connections the turns themselves need.
+        lock_pool = open_pool(url, min_size=0)
         checkpointer = PostgresSaver(pool)
         store = PostgresStore(pool, index=index_config(settings))
         setup(conn, checkpointer, store)
         if check_embedding:
             check_index_embedding(store, settings)
     except Exception:
-        if pool is not None:
-            pool.close()
+        for opened in (pool, lock_pool):
+            if opened is not None:
+                opened.close()
         raise
     finally:
         conn.close()
+
+    def close() -> None:
+        pool.close()
+        lock_pool.close()
+
     return Persistence(
         checkpointer,
         store,
         describe(url),
-        pool.close,
+        close,
         resize_index=lambda dims: fit_vector_column(store, dims),
+        locks=AdvisoryLocks(lock_pool),
     )

@@ -3,11 +3,20 @@
 The same generator serves the chat page (``st.write_stream``) and the command line. A turn that
 failed half-way stays pending in the checkpoint; ``resume`` re-runs it without re-sending the
 user's message, so a retry never duplicates it.
+
+Turns of one conversation run one at a time, whichever tab, process or app server sends them: a
+turn holds the conversation's lock from reading its history to storing its reply, so the model is
+sent exactly the history that is stored and no reply overwrites another. A second sender waits for
+its turn (up to ``TURN_WAIT_S``), then is told the conversation is busy; its message is not sent.
+A turn whose reader goes away (the generator is closed, or ``cancelled()`` turns true) closes its
+model request at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,13 +28,22 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from memory_agent.backends.faults import storage_faults
+from memory_agent.backends.locks import LockBusy
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import threads
+from memory_agent.deadlines import turn_signals
 from memory_agent.models.errors import describe_recorded_error
 from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime
 
 MAX_MESSAGE_LENGTH = 8_000
+TURN_WAIT_S = 30.0
+"""How long a message waits for the conversation's previous turn before it is refused as busy."""
+
+
+class ConversationBusy(RuntimeError):
+    """Another turn of the conversation is still running; this message was not sent."""
 
 
 @dataclass(frozen=True)
@@ -69,33 +87,71 @@ def validate_message(text: Any) -> str:
         )
     if "\x00" in text:
         raise ValueError("The message contains a NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, kept by Python as lone surrogates
+        raise ValueError("The message is not valid UTF-8 text; retype it.") from None
     return text
 
 
 def send(
-    runtime: Runtime, user_id: str, thread_id: str, text: str, **settings: Any
+    runtime: Runtime,
+    user_id: str,
+    thread_id: str,
+    text: str,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    **settings: Any,
 ) -> Iterator[str | MemoryNote]:
-    """Add the user's message to the thread and stream the agent's turn."""
+    """Add the user's message to the thread and stream the agent's turn, one turn at a time."""
     validate_message(text)
-    thread = threads.open_thread(runtime, user_id, thread_id)
-    snapshot = threads.get_state(runtime, user_id, thread_id)
-    if any(task.name == "store_memory" for task in snapshot.tasks):
-        # The last turn stopped between the model's tool calls and their results (a crash). A
-        # model rejects a history with unanswered tool calls, so carry them out first.
-        # Stopping before the next model call (not after store_memory) also keeps tool results
-        # that were saved as pending writes when the kill came before the next checkpoint.
-        yield from _stream(runtime, user_id, thread_id, None, settings, stop_before="call_model")
-    threads.record_activity(runtime, thread, text)
-    yield from _stream(runtime, user_id, thread_id, {"messages": [HumanMessage(text)]}, settings)
+    with storage_faults(runtime.location), _turn_of(runtime, thread_id, cancelled):
+        thread = threads.open_thread(runtime, user_id, thread_id)
+        snapshot = threads.get_state(runtime, user_id, thread_id)
+        if any(task.name == "store_memory" for task in snapshot.tasks):
+            # The last turn stopped between the model's tool calls and their results (a crash).
+            # A model rejects a history with unanswered tool calls, so carry them out first.
+            # Stopping before the next model call (not after store_memory) also keeps tool
+            # results that were saved as pending writes when the kill came before the next
+            # checkpoint.
+            yield from _stream(
+                runtime, user_id, thread_id, None, settings, cancelled, stop_before="call_model"
+            )
+        threads.record_activity(runtime, thread, text)
+        message = {"messages": [HumanMessage(text)]}
+        yield from _stream(runtime, user_id, thread_id, message, settings, cancelled)
 
 
 def resume(
-    runtime: Runtime, user_id: str, thread_id: str, **settings: Any
+    runtime: Runtime,
+    user_id: str,
+    thread_id: str,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    **settings: Any,
 ) -> Iterator[str | MemoryNote]:
     """Re-run a turn that failed, from its last checkpoint (the user's message is already there)."""
-    if not has_pending_turn(runtime, user_id, thread_id):
-        raise ValueError("There is no unfinished turn to retry in this conversation.")
-    yield from _stream(runtime, user_id, thread_id, None, settings)
+    with storage_faults(runtime.location), _turn_of(runtime, thread_id, cancelled):
+        if not has_pending_turn(runtime, user_id, thread_id):
+            raise ValueError("There is no unfinished turn to retry in this conversation.")
+        yield from _stream(runtime, user_id, thread_id, None, settings, cancelled)
+
+
+@contextmanager
+def _turn_of(
+    runtime: Runtime, thread_id: str, cancelled: Callable[[], bool] | None
+) -> Iterator[None]:
+    """Hold the conversation's turn lock, waiting up to ``TURN_WAIT_S`` for the turn before."""
+    held = ExitStack()
+    try:
+        held.enter_context(runtime.locks.hold(f"turn:{thread_id}", TURN_WAIT_S, cancelled))
+    except LockBusy:
+        raise ConversationBusy(
+            f"This conversation is still answering another message (waited {TURN_WAIT_S:g} s); "
+            "yours was not sent: send it again when that reply has finished."
+        ) from None
+    with held:
+        yield
 
 
 def has_pending_turn(runtime: Runtime, user_id: str, thread_id: str) -> bool:
@@ -149,19 +205,33 @@ def _stream(
     thread_id: str,
     graph_input: Any,
     settings: dict[str, Any],
+    cancelled: Callable[[], bool] | None,
     stop_before: str | None = None,
 ) -> Iterator[str | MemoryNote]:
     # Settings travel as the run's context alone: a LangGraph Server refuses a run that has both
     # context and configurable values, so the config names only the thread.
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
     context = Configuration.with_run_values(None, **{**settings, "user_id": user_id})
-    for mode, payload in runtime.graph.stream(
-        graph_input,
-        config,
-        context=context.run_context(),
-        stream_mode=["messages", "updates"],
-        interrupt_before=[stop_before] if stop_before else None,
-    ):
+    left = threading.Event()  # the reader closed this generator (a closed tab, a stop)
+    with turn_signals(thread_id, lambda: left.is_set() or bool(cancelled and cancelled())):
+        stream = runtime.graph.stream(
+            graph_input,
+            config,
+            context=context.run_context(),
+            stream_mode=["messages", "updates"],
+            interrupt_before=[stop_before] if stop_before else None,
+        )
+        try:
+            yield from _events(stream)
+        except GeneratorExit:
+            left.set()  # before closing the graph's stream, which waits for the model call
+            raise
+        finally:
+            stream.close()
+
+
+def _events(stream: Iterator[Any]) -> Iterator[str | MemoryNote]:
+    for mode, payload in stream:
         if mode == "messages":
             chunk, metadata = payload
             if (

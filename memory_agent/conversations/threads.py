@@ -21,6 +21,7 @@ from memory_agent.runtime import Runtime
 
 THREADS_NAMESPACE = ("threads",)
 MAX_TITLE_LENGTH = 80
+_PAGE = 500
 
 
 class ThreadNotFound(LookupError):
@@ -83,13 +84,50 @@ def open_thread(runtime: Runtime, user_id: str, thread_id: str | None = None) ->
     return thread
 
 
-def list_threads(runtime: Runtime, user_id: str, limit: int = 200) -> list[Thread]:
-    """The user's conversations, most recently active first."""
-    items = runtime.store.search(
-        THREADS_NAMESPACE, filter={"user_id": validate_user_id(user_id)}, limit=limit
+def list_threads(
+    runtime: Runtime,
+    user_id: str,
+    limit: int | None = None,
+    *,
+    search: str | None = None,
+    keep: str | None = None,
+) -> list[Thread]:
+    """The user's conversations, most recently active first: the first ``limit`` (or all).
+
+    ``search`` keeps those whose title contains it (any case). ``keep`` names the open
+    conversation: it is listed even when it falls outside the page or the search, so a list
+    never loses the conversation on screen. The store is read in pages: one search returns at
+    most its limit, which is how conversations past the 200th used to go missing.
+    """
+    everything = _all_threads(runtime, user_id)
+    needle = " ".join((search or "").split()).casefold()
+    listed = [t for t in everything if needle in t.title.casefold()][:limit]
+    kept = [t for t in everything if t.thread_id == keep and t not in listed]
+    return listed + kept
+
+
+def count_threads(runtime: Runtime, user_id: str, *, search: str | None = None) -> int:
+    """How many conversations ``list_threads`` would list with no limit (for "Show more")."""
+    needle = " ".join((search or "").split()).casefold()
+    return sum(needle in t.title.casefold() for t in _all_threads(runtime, user_id))
+
+
+def _all_threads(runtime: Runtime, user_id: str) -> list[Thread]:
+    """Every conversation of the user, newest first, read from the store page by page."""
+    filter_ = {"user_id": validate_user_id(user_id)}
+    items: list[Any] = []
+    while True:
+        page = runtime.store.search(
+            THREADS_NAMESPACE, filter=filter_, limit=_PAGE, offset=len(items)
+        )
+        items += page
+        if len(page) < _PAGE:
+            break
+    return sorted(
+        (Thread(thread_id=item.key, **item.value) for item in items),
+        key=lambda t: (t.updated_at, t.thread_id),
+        reverse=True,
     )
-    threads = [Thread(thread_id=item.key, **item.value) for item in items]
-    return sorted(threads, key=lambda t: t.updated_at, reverse=True)
 
 
 def rename_thread(runtime: Runtime, user_id: str, thread_id: str, title: str) -> Thread:

@@ -24,6 +24,7 @@ from memory_agent.memories.records import (
 )
 from memory_agent.memories.store import (
     apply_changes,
+    apply_planned,
     check_changes,
     delete_memory,
     get_memory,
@@ -41,6 +42,7 @@ from memory_agent.memories.transfer import (
     export_csv,
     export_json,
     import_changes,
+    import_memories,
     neutralise_cell,
     parse_import,
     restore_cell,
@@ -65,6 +67,7 @@ __all__ = [
     "MemoryWrite",
     "Source",
     "apply_changes",
+    "apply_planned",
     "check_changes",
     "delete_memory",
     "export_csv",
@@ -73,6 +76,7 @@ __all__ = [
     "history",
     "history_namespace",
     "import_changes",
+    "import_memories",
     "list_memories",
     "memory_namespace",
     "neutralise_cell",

@@ -3,18 +3,25 @@
 Every write goes through here, whoever makes it (the agent's tool, the inspector, an import), so
 each one is validated the same way and leaves a change-history event. A memory and its history
 event are written in one store batch, which the store runs as one transaction: both or neither.
+Each write reads what it overwrites and writes under the user's write lock (held across threads,
+processes and app servers), so a stale-edit check cannot be overtaken and the history's "before"
+is what was really overwritten.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import BaseStore, Item, PutOp
 
+from memory_agent.backends.faults import storage_faults
+from memory_agent.backends.locks import LockBusy
+from memory_agent.backends.persistence import locks_for
 from memory_agent.memories.records import (
     MEMORY_NAMESPACE,
     Change,
@@ -31,6 +38,8 @@ from memory_agent.memories.records import (
 from memory_agent.memories.validation import carried_fields, plan_writes
 
 _PAGE = 1_000
+WRITE_WAIT_S = 30.0
+"""How long a memory write waits for another writer of the same user's memories."""
 
 
 def list_memories(store: BaseStore, user_id: str) -> list[Memory]:
@@ -76,36 +85,56 @@ def upsert_memory(
 
     Writing what is already stored changes nothing (a re-run turn repeats its tool calls).
     """
-    existing = get_memory(store, user_id, key) if key else None
-    if existing and (existing.content, existing.context) == (content, context):
-        return MemoryWrite("update", existing.key, existing, existing)
-    if existing:
-        change = Change("update", key, content, context)
-    else:
-        change = Change("create", key, content, context)
-    return _commit(
-        store, user_id, [change], source, thread_id, {m.key: m for m in [existing] if m}
-    )[0]
+    with _writer(store, user_id):
+        existing = get_memory(store, user_id, key) if key else None
+        if existing and (existing.content, existing.context) == (content, context):
+            return MemoryWrite("update", existing.key, existing, existing)
+        action = "update" if existing else "create"
+        known = {existing.key: existing} if existing else {}
+        change = Change(action, key, content, context)
+        return _commit(store, user_id, [change], source, thread_id, known)[0]
 
 
 def delete_memory(
     store: BaseStore, user_id: str, key: str, *, source: Source, thread_id: str | None = None
 ) -> MemoryWrite:
     """Delete one memory; ``thread_id`` names the conversation that asked (the agent's tool)."""
-    existing = get_memory(store, user_id, key)
-    if existing is None:
-        raise MemoryValidationError(f"No memory with key {key!r} for user {user_id!r}.")
-    return _commit(store, user_id, [Change("delete", key)], source, thread_id, {key: existing})[0]
+    with _writer(store, user_id):
+        existing = get_memory(store, user_id, key)
+        if existing is None:
+            raise MemoryValidationError(f"No memory with key {key!r} for user {user_id!r}.")
+        change = Change("delete", key)
+        return _commit(store, user_id, [change], source, thread_id, {key: existing})[0]
 
 
 def apply_changes(
     store: BaseStore, user_id: str, changes: Sequence[Change], *, source: Source
 ) -> list[MemoryWrite]:
-    """Apply all changes at once or none: each is validated first; errors name the change."""
+    """Apply all changes at once or none: each is validated first; errors name the change.
+
+    A change that says which ``updated_at`` it was made against is refused if the memory changed
+    since; the check and the write happen under the user's write lock, so no write slips between.
+    """
     if not changes:
         return []
-    current = {m.key: m for m in list_memories(store, user_id)}
-    return _commit(store, user_id, changes, source, None, current)
+    return apply_planned(store, user_id, lambda current: changes, source=source)
+
+
+def apply_planned(
+    store: BaseStore,
+    user_id: str,
+    plan: Callable[[Mapping[str, Memory]], Sequence[Change]],
+    *,
+    source: Source,
+) -> list[MemoryWrite]:
+    """Apply the changes ``plan`` makes from the user's memories as they are now, all or none.
+
+    ``plan`` runs under the user's write lock, so what it sees is what the changes overwrite: two
+    imports of one file at once create each memory once (the second finds them there).
+    """
+    with _writer(store, user_id):
+        current = {m.key: m for m in list_memories(store, user_id)}
+        return _commit(store, user_id, plan(current), source, None, current)
 
 
 def check_changes(
@@ -117,21 +146,26 @@ def check_changes(
 
 
 def undo(store: BaseStore, user_id: str, event_id: str) -> MemoryWrite:
-    """Reverse one change: re-create a deleted memory, revert an update, remove a creation."""
-    item = store.get(history_namespace(user_id), event_id)
-    if item is None:
-        raise MemoryValidationError(f"No change {event_id!r} in the history of user {user_id!r}.")
-    event = HistoryEvent(id=item.key, **item.value)
-    current = get_memory(store, user_id, event.memory_key)
-    if event.action == "create":
-        if current is None:
+    """Reverse one change: re-create a deleted memory, revert an update, remove a creation.
+
+    Only a memory's latest change can be undone: undoing an older one would silently throw away
+    what came after it (undoing "coffee" would turn a later "juice" back into "tea").
+    """
+    with _writer(store, user_id):
+        item = store.get(history_namespace(user_id), event_id)
+        if item is None:
             raise MemoryValidationError(
-                f"Memory {event.memory_key} no longer exists; nothing to undo."
+                f"No change {event_id!r} in the history of user {user_id!r}."
             )
-        change = Change("delete", event.memory_key)
-    elif event.action == "update":
+        event = HistoryEvent(id=item.key, **item.value)
+        current = get_memory(store, user_id, event.memory_key)
+        _refuse_if_changed_since(event, current)
         before = event.before or {}
-        if current is None:
+        if event.action == "create":
+            change = Change("delete", event.memory_key)
+        elif event.action == "update":
+            change = Change("update", event.memory_key, before["content"], before["context"])
+        else:
             change = Change(
                 "create",
                 event.memory_key,
@@ -139,19 +173,27 @@ def undo(store: BaseStore, user_id: str, event_id: str) -> MemoryWrite:
                 before["context"],
                 carried_fields(before),
             )
-        else:
-            change = Change("update", event.memory_key, before["content"], before["context"])
-    else:
-        before = event.before or {}
+        known = {current.key: current} if current else {}
+        return _commit(store, user_id, [change], "inspector", None, known, undo_of=event.id)[0]
+
+
+def _refuse_if_changed_since(event: HistoryEvent, current: Memory | None) -> None:
+    """Refuse to undo ``event`` unless the memory is still as the event left it."""
+    key = event.memory_key
+    if event.action == "delete":
         if current is not None:
-            raise MemoryValidationError(
-                f"Memory {event.memory_key} exists again; nothing to restore."
-            )
-        change = Change(
-            "create", event.memory_key, before["content"], before["context"], carried_fields(before)
+            raise MemoryValidationError(f"Memory {key} exists again; nothing to restore.")
+        return
+    if current is None:
+        raise MemoryValidationError(
+            f"Memory {key} was deleted after this change; undo that deletion first."
         )
-    known = {current.key: current} if current else {}
-    return _commit(store, user_id, [change], "inspector", None, known, undo_of=event.id)[0]
+    after = event.after or {}
+    if (current.content, current.context) != (after.get("content"), after.get("context")):
+        raise MemoryValidationError(
+            f"Memory {key} was changed again after this change (by {current.source} at "
+            f"{current.updated_at}); undo that newer change first."
+        )
 
 
 def reindex(store: BaseStore) -> int:
@@ -199,6 +241,21 @@ def _commit(
         ops.append(PutOp(history_ns, event.id, event_value, index=False))
     store.batch(ops)
     return writes
+
+
+@contextmanager
+def _writer(store: BaseStore, user_id: str) -> Iterator[None]:
+    """Hold the user's memory write lock: read, check and write as one step, across processes."""
+    held = ExitStack()
+    try:
+        held.enter_context(locks_for(store).hold(f"memories:{user_id}", WRITE_WAIT_S))
+    except LockBusy:
+        raise MemoryValidationError(
+            f"Another change to {user_id}'s memories has been running for {WRITE_WAIT_S:g} s; "
+            "nothing was changed: try again in a moment."
+        ) from None
+    with held, storage_faults("the memory store"):  # a full disk is a sentence, not a traceback
+        yield
 
 
 def _all_items(

@@ -11,8 +11,15 @@ from typing import Any, Literal
 
 from langgraph.store.base import BaseStore
 
-from memory_agent.memories.records import SOURCES, Change, Memory, MemoryValidationError, now_iso
-from memory_agent.memories.store import list_memories
+from memory_agent.memories.records import (
+    SOURCES,
+    Change,
+    Memory,
+    MemoryValidationError,
+    MemoryWrite,
+    now_iso,
+)
+from memory_agent.memories.store import apply_planned, list_memories
 from memory_agent.memories.validation import is_number, kind_of, valid_thread_id, valid_timestamp
 
 MAX_IMPORT_ROWS = 10_000
@@ -91,14 +98,39 @@ def import_changes(
     rows: Sequence[Mapping[str, Any]],
     mode: Literal["merge", "replace"],
 ) -> list[Change]:
-    """The changes an import makes: merge upserts by key; replace also deletes the rest.
+    """The changes an import would make now (a preview; ``import_memories`` applies them)."""
+    return changes_for_import(rows, {m.key: m for m in list_memories(store, user_id)}, mode)
 
-    A row's key names one of ``user_id``'s own memories or a new one of theirs; other users'
+
+def import_memories(
+    store: BaseStore,
+    user_id: str,
+    rows: Sequence[Mapping[str, Any]],
+    mode: Literal["merge", "replace"],
+) -> list[MemoryWrite]:
+    """Import ``rows``, all or nothing, with changes worked out under the user's write lock.
+
+    Worked out beforehand, two imports of one file at once would both create every memory (and
+    log every create twice); here the second finds the first's memories and changes nothing.
+    """
+    changes_for_import([], {}, mode)  # an unknown mode is refused before the lock is taken
+    return apply_planned(
+        store, user_id, lambda current: changes_for_import(rows, current, mode), source="import"
+    )
+
+
+def changes_for_import(
+    rows: Sequence[Mapping[str, Any]],
+    current: Mapping[str, Memory],
+    mode: Literal["merge", "replace"],
+) -> list[Change]:
+    """The changes ``rows`` make to ``current``: merge upserts by key; replace deletes the rest.
+
+    A row's key names one of the user's own memories or a new one of theirs; other users'
     memories are never looked at, so no answer (or error) tells an importer what others have.
     """
     if mode not in ("merge", "replace"):
         raise MemoryValidationError(f"Import mode must be 'merge' or 'replace', got {mode!r}.")
-    current = {m.key: m for m in list_memories(store, user_id)}
     changes: list[Change] = []
     first_row: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):

@@ -16,6 +16,7 @@ from langchain_openai import ChatOpenAI
 
 from memory_agent.configuration import Configuration
 from memory_agent.models import errors
+from memory_agent.deadlines import watched_http_client
 from memory_agent.models.demo import OfflineDemoModel
 
 
@@ -52,6 +53,7 @@ def _cached_model(
         # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) accept any key.
         api_key=api_key or "not-needed",
         timeout=timeout,
+        http_client=watched_http_client(timeout),  # so call_model can bound each call
         max_retries=1,
         streaming=True,
         # Every server named in the README sends usage when asked (stream_options.include_usage);

@@ -1,0 +1,142 @@
+"""Storage faults in one sentence each, with the way out: damaged, foreign, full or locked data.
+
+SQLite and PostgreSQL report these as driver errors (``database disk image is malformed``,
+``no such column: thread_id``, ``database or disk is full``, ``database is locked``) that reach a
+person as a traceback. ``check_data_files`` refuses a damaged or foreign file before it is
+opened; ``storage_faults`` turns a fault met later into ``StorageError``, whose text is the
+sentence to show.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+OUR_TABLES = {
+    "conversations.sqlite": {"checkpoints": {"thread_id", "checkpoint_id"}, "writes": set()},
+    "memories.sqlite": {
+        "store": {"prefix", "key", "value"},
+        "store_migrations": set(),
+        "store_vectors": set(),
+        "vector_migrations": set(),
+    },
+}
+"""Tables (and the columns we rely on) of the files LangGraph's saver and store create."""
+
+
+class StorageError(RuntimeError):
+    """The data cannot be read or written; the message says why and what to do."""
+
+
+def check_data_files(directory: Path) -> None:
+    """Refuse a data directory whose files are damaged or were written by another app."""
+    for name, tables in OUR_TABLES.items():
+        path = directory / name
+        if not path.exists() or path.stat().st_size == 0:
+            continue
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                found = _tables(conn)
+        except sqlite3.DatabaseError as error:
+            raise StorageError(_damaged(path, error)) from None
+        foreign = sorted(set(found) - set(tables))
+        missing = {t: sorted(cols - found[t]) for t, cols in tables.items() if t in found}
+        if foreign or any(missing.values()):
+            lacking = [f"{table} without {cols[0]}" for table, cols in missing.items() if cols]
+            what = ", ".join(foreign) or ", ".join(lacking)
+            raise StorageError(
+                f"{path} is not a Memory Agent file (it holds {what}): point "
+                "MEMORY_AGENT_DATA_DIR (or --data-dir) at another directory, or move the file "
+                "aside; a new one is made on the next start."
+            )
+
+
+def _tables(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    names = [
+        row[0]
+        for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if not row[0].startswith("sqlite_")
+    ]
+    return {
+        name: {row[1] for row in conn.execute(f"PRAGMA table_info({_quoted(name)})")}
+        for name in names
+    }
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def describe(error: BaseException, location: str | None = None) -> str | None:
+    """The sentence for a storage fault at ``location`` (a data directory or database), if any."""
+    if isinstance(error, StorageError):
+        return str(error)
+    if not _is_storage_error(error):
+        return None
+    text = str(error)
+    lowered = text.lower()
+    location = location or "the data directory"
+    if "malformed" in lowered or "not a database" in lowered:
+        return _damaged(_damaged_file(Path(location)), error)
+    if "disk is full" in lowered or "disk i/o error" in lowered or "no space" in lowered:
+        return (
+            f"Could not write to {location}: the disk is full or failing ({text}). Nothing of "
+            "this change was saved; free some space and try again."
+        )
+    if "locked" in lowered or "busy" in lowered:
+        return (
+            f"{location} stayed locked by another program for 30 s ({text}): close other "
+            "programs writing to it (another Memory Agent, a database browser) and try again."
+        )
+    if "no such column" in lowered or "no such table" in lowered:
+        return (
+            f"{location} holds data in a layout Memory Agent does not know ({text}): it was "
+            "written by another app or version; point Memory Agent at another data directory."
+        )
+    return f"The data in {location} could not be read or written ({text}): try again."
+
+
+def _damaged_file(location: Path) -> Path:
+    """Which of the data directory's files is damaged (checked only once a fault was met)."""
+    for name in OUR_TABLES:
+        path = location / name
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    return path
+        except sqlite3.DatabaseError:
+            return path
+    return location
+
+
+def _damaged(path: Path, error: BaseException) -> str:
+    return (
+        f"{path} is damaged ({error}): restore it from a backup, or move it aside to start "
+        "afresh (Memory Agent makes a new one); conversations and memories are separate files."
+    )
+
+
+def _is_storage_error(error: BaseException) -> bool:
+    names = {cls.__module__.split(".")[0] + "." + cls.__name__ for cls in type(error).__mro__}
+    return bool(
+        isinstance(error, sqlite3.DatabaseError | StorageError)
+        or "pysqlite3.DatabaseError" in names
+        or "psycopg.OperationalError" in names
+        or "psycopg.DatabaseError" in names
+    )
+
+
+@contextmanager
+def storage_faults(location: str) -> Iterator[None]:
+    """Turn a storage fault raised inside into ``StorageError`` with its sentence."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as error:  # only storage faults are translated; the rest pass on
+        sentence = describe(error, location)
+        if sentence is None:
+            raise
+        raise StorageError(sentence) from error
