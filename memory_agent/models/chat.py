@@ -15,8 +15,8 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
 from memory_agent.configuration import Configuration
-from memory_agent.models import errors
 from memory_agent.deadlines import watched_http_client
+from memory_agent.models import errors
 from memory_agent.models.demo import OfflineDemoModel
 
 
