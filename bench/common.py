@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured figure, its same-run baseline, and the target it is held to (if any)."""
+    """One measured figure, its same-run baseline, and the target it is held to (if any).
+
+    ``value`` is a median; ``low``/``high`` the fastest and slowest sample behind it, so a reader
+    sees how much one run moved.
+    """
 
     group: str
     name: str
@@ -20,6 +24,8 @@ class Figure:
     unit: str
     target: str = ""
     met: bool | None = None
+    low: float | None = None
+    high: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -38,11 +44,36 @@ def samples(action: Callable[[], object], count: int, warmup: int = 2) -> list[f
     return times
 
 
+def interleaved(
+    actions: Mapping[str, Callable[[int], object]], rounds: int, warmup: int = 0
+) -> dict[str, list[float]]:
+    """Seconds of round ``n`` of every action, the actions taking turns within each round.
+
+    A candidate and its baseline run side by side, a few milliseconds apart, so a load spike on a
+    shared machine hits both instead of whichever happened to run during it. The order rotates
+    each round, so no action always runs first (warm caches) or last.
+    """
+    names = list(actions)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(1, warmup + rounds + 1):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            actions[name](number)
+            if number > warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile (p50 is the median of odd counts)."""
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
     return ordered[rank]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def ms(seconds: float) -> float:
