@@ -44,9 +44,10 @@ def table(figures: list[Figure]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for f in figures:
-        met = "" if f.met is None else ("yes" if f.met else "**no**")
+        met = "" if f.met is None else ("met" if f.met else "**miss**")
+        spread = f" ({f.low:.3g}–{f.high:.3g})" if f.low is not None and f.high is not None else ""
         lines.append(
-            f"| {f.group} | {f.name} | {f.value:.3g} {f.unit} | {f.baseline_name}: "
+            f"| {f.group} | {f.name} | {f.value:.3g}{spread} {f.unit} | {f.baseline_name}: "
             f"{f.baseline:.3g} {f.unit} | {f.ratio:.2f}× | {f.target} | {met} |"
         )
     return "\n".join(lines)

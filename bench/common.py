@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,63 @@ def interleaved(
             if number > warmup:
                 times[name].append(time.perf_counter() - start)
     return times
+
+
+Agent = Callable[[], AbstractContextManager[Callable[[int], object]]]
+"""Opens an agent (its data, its connections) and gives ``step(number)``; closes it after."""
+
+
+def interleaved_processes(agents: Mapping[str, Agent], rounds: int) -> dict[str, list[float]]:
+    """``interleaved``, each agent in its own process, so one heap's garbage is not another's.
+
+    In one process, the agents holding a thousand messages make every garbage collection slow,
+    and a bounded agent beside them pays for it. Only one process works at a time: the main one
+    sends ``number`` to each in turn and waits for its timing, so they never share a core.
+    """
+    context = multiprocessing.get_context("fork")
+    pipes: dict[str, Connection] = {}
+    workers = []
+    for name, agent in agents.items():
+        ours, theirs = context.Pipe()
+        worker = context.Process(target=_serve, args=(agent, theirs), daemon=True)
+        worker.start()
+        pipes[name] = ours
+        workers.append(worker)
+    try:
+        for pipe in pipes.values():
+            _answer(pipe.recv())  # the worker is ready (or says why not)
+        names = list(pipes)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for number in range(1, rounds + 1):
+            shift = number % len(names)
+            for name in names[shift:] + names[:shift]:
+                pipes[name].send(number)
+                times[name].append(_answer(pipes[name].recv()))
+        return times
+    finally:
+        for pipe in pipes.values():
+            with suppress(OSError):  # a worker that failed has gone already
+                pipe.send(None)
+        for worker in workers:
+            worker.join(timeout=30)
+
+
+def _serve(agent: Agent, pipe: Connection) -> None:
+    try:
+        with agent() as step:
+            pipe.send(0.0)
+            while (number := pipe.recv()) is not None:
+                start = time.perf_counter()
+                step(number)
+                pipe.send(time.perf_counter() - start)
+    except Exception as error:  # reported by the main process, which then stops
+        pipe.send(f"{type(error).__name__}: {error}")
+
+
+def _answer(reply: float | str) -> float:
+    if isinstance(reply, str):
+        raise RuntimeError(f"a benchmark worker failed: {reply}")
+    return reply
 
 
 def percentile(values: list[float], pct: float) -> float:
