@@ -8,9 +8,9 @@ paths end in the same sentences, so the page says the same thing before and afte
 from __future__ import annotations
 
 import re
+import sys
 
 import httpx
-import openai
 
 AUTH = "The model server rejected the API key (401): check OPENAI_API_KEY."
 FORBIDDEN = "The model server refused access to this model (403)."
@@ -25,7 +25,7 @@ _BY_STATUS = {401: AUTH, 403: FORBIDDEN, 404: UNKNOWN_MODEL, 429: RATE_LIMITED}
 _RECORDED_STATUS = re.compile(r"Error code: (\d{3})")
 
 
-class IncompleteReplyError(openai.OpenAIError):
+class IncompleteReplyError(ConnectionError):
     """The model's stream ended without a finish reason: the connection closed mid-reply.
 
     A server that closes a close-delimited stream early looks like a normal end of stream to the
@@ -35,15 +35,17 @@ class IncompleteReplyError(openai.OpenAIError):
 
 def describe_model_error(error: BaseException) -> str:
     """What went wrong with the model, in one line a user can act on (no traceback, no key)."""
-    if isinstance(error, openai.APIStatusError):
-        return _status_sentence(error.status_code)
-    if isinstance(error, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)):
+    if isinstance(error, _openai("APIStatusError")):
+        return _status_sentence(error.status_code)  # type: ignore[attr-defined]
+    if isinstance(error, (*_openai("APITimeoutError"), httpx.TimeoutException, TimeoutError)):
         return TIMEOUT
-    if isinstance(error, (openai.APIConnectionError, httpx.ConnectError, ConnectionRefusedError)):
+    if isinstance(
+        error, (*_openai("APIConnectionError"), httpx.ConnectError, ConnectionRefusedError)
+    ):
         return UNREACHABLE
     if isinstance(error, (IncompleteReplyError, httpx.RemoteProtocolError, httpx.ReadError)):
         return CUT_OFF
-    if isinstance(error, openai.APIError):
+    if isinstance(error, _openai("APIError")):
         return CUT_OFF
     return f"The turn failed: {type(error).__name__}: {_first_line(str(error))}"
 
@@ -66,6 +68,16 @@ def describe_recorded_error(recorded: str | None) -> str:
     if any(part in name for part in ("IncompleteReply", "RemoteProtocol", "ReadError")):
         return CUT_OFF
     return f"The turn failed: {_first_line(recorded)}"
+
+
+def _openai(name: str) -> tuple[type[BaseException], ...]:
+    """The ``openai`` exception class, if the client was ever imported; else nothing to match.
+
+    Only a run with a real model server imports it (over a second of start-up), and no error can
+    be one of its classes before it is imported.
+    """
+    module = sys.modules.get("openai")
+    return (getattr(module, name),) if module else ()
 
 
 def _status_sentence(status: int) -> str:
