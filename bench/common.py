@@ -5,10 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,37 +48,20 @@ def samples(action: Callable[[], object], count: int, warmup: int = 2) -> list[f
     return times
 
 
-def interleaved(
-    actions: Mapping[str, Callable[[int], object]], rounds: int, warmup: int = 0
-) -> dict[str, list[float]]:
-    """Seconds of round ``n`` of every action, the actions taking turns within each round.
-
-    A candidate and its baseline run side by side, a few milliseconds apart, so a load spike on a
-    shared machine hits both instead of whichever happened to run during it. The order rotates
-    each round, so no action always runs first (warm caches) or last.
-    """
-    names = list(actions)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for number in range(1, warmup + rounds + 1):
-        shift = number % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            actions[name](number)
-            if number > warmup:
-                times[name].append(time.perf_counter() - start)
-    return times
+Agent = Callable[[], AbstractContextManager[Callable[[Any], object]]]
+"""Opens an agent (its data, its connections) and gives ``step(key)``; closes it after."""
 
 
-Agent = Callable[[], AbstractContextManager[Callable[[int], object]]]
-"""Opens an agent (its data, its connections) and gives ``step(number)``; closes it after."""
+def interleaved_processes(
+    agents: Mapping[str, Agent], keys: Sequence[Any], rounds: int
+) -> dict[str, dict[Any, list[float]]]:
+    """Seconds of ``rounds`` steps of every agent for every key, each agent in its own process.
 
-
-def interleaved_processes(agents: Mapping[str, Agent], rounds: int) -> dict[str, list[float]]:
-    """``interleaved``, each agent in its own process, so one heap's garbage is not another's.
-
-    In one process, the agents holding a thousand messages make every garbage collection slow,
-    and a bounded agent beside them pays for it. Only one process works at a time: the main one
-    sends ``number`` to each in turn and waits for its timing, so they never share a core.
+    Every round, every agent takes one step per key (say, a turn at message 20 and one at
+    message 1,000), agents and keys in rotating order: a step and the steps it is compared with
+    run milliseconds apart, so load on a shared machine moves them together. A process each, so
+    one agent's heap (a thousand messages) does not slow another's garbage collection; only one
+    works at a time (the main process waits for each step), so they never share a core.
     """
     context = multiprocessing.get_context("fork")
     pipes: dict[str, Connection] = {}
@@ -92,12 +76,12 @@ def interleaved_processes(agents: Mapping[str, Agent], rounds: int) -> dict[str,
         for pipe in pipes.values():
             _answer(pipe.recv())  # the worker is ready (or says why not)
         names = list(pipes)
-        times: dict[str, list[float]] = {name: [] for name in names}
-        for number in range(1, rounds + 1):
-            shift = number % len(names)
-            for name in names[shift:] + names[:shift]:
-                pipes[name].send(number)
-                times[name].append(_answer(pipes[name].recv()))
+        times = {name: {key: [] for key in keys} for name in names}
+        for number in range(rounds):
+            for name in _rotated(names, number):
+                for key in _rotated(list(keys), number):
+                    pipes[name].send((key,))
+                    times[name][key].append(_answer(pipes[name].recv()))
         return times
     finally:
         for pipe in pipes.values():
@@ -107,13 +91,18 @@ def interleaved_processes(agents: Mapping[str, Agent], rounds: int) -> dict[str,
             worker.join(timeout=30)
 
 
+def _rotated(items: list, shift: int) -> list:
+    shift %= len(items)
+    return items[shift:] + items[:shift]
+
+
 def _serve(agent: Agent, pipe: Connection) -> None:
     try:
         with agent() as step:
             pipe.send(0.0)
-            while (number := pipe.recv()) is not None:
+            while (message := pipe.recv()) is not None:
                 start = time.perf_counter()
-                step(number)
+                step(message[0])
                 pipe.send(time.perf_counter() - start)
     except Exception as error:  # reported by the main process, which then stops
         pipe.send(f"{type(error).__name__}: {error}")

@@ -1,10 +1,12 @@
 """Cost of one turn at turn 10, 100 and 500 of a thread, on SQLite and PostgreSQL.
 
-Four agents advance turn by turn in lockstep with two floors, each in its own process
-(``common.interleaved_processes``): the product's graph (the whole conversation in the state)
-and the bounded prototype (recent turns in the state, the rest in ``conversations.transcript``),
-each on SQLite and on PostgreSQL, against the same ``call_model`` over a plain list with no
-checkpoint (``NoCheckpointConversation``). Each mark is the median of the ``SPAN`` turns around it.
+Four agents and two floors, each in its own process (``common.interleaved_processes``): the
+product's graph (the whole conversation in the state) and the bounded prototype (recent turns in
+the state, the rest in ``conversations.transcript``), each on SQLite and on PostgreSQL, and the
+same ``call_model`` over a plain list with no checkpoint (``NoCheckpointConversation``). Each
+agent first builds one thread per mark to just before it (untimed); then every round times one
+more turn of each thread, so turn 500 and turn 10 are measured side by side, as are an agent and
+its floor. Each figure is the median of ``ROUNDS`` turns (turns 6–20 for the mark 10, …).
 """
 
 from __future__ import annotations
@@ -23,59 +25,74 @@ from memory_agent.graph import build_graph
 from tests.postgres_server import PostgresServer
 
 MARKS = {"full": [10, 100, 500], "tiny": [3, 8]}
-SPAN = {"full": 10, "tiny": 4}
+ROUNDS = {"full": 15, "tiny": 3}
 GROWTH_TARGET = 1.5
 """Turn 500 may cost at most this many times turn 10 (issue 18)."""
 BUILDS = {"whole state": build_graph, "bounded": build_bounded_graph}
+Step = Callable[[int], object]
+
+
+def _threads_before(marks: list[int], rounds: int, turn_of: Callable[[int, int], object]) -> Step:
+    """Build one thread per mark up to ``mark - rounds // 2``; ``step(mark)`` is its next turn."""
+    done = {}
+    for mark in marks:
+        done[mark] = max(0, mark - rounds // 2 - 1)
+        for number in range(1, done[mark] + 1):
+            turn_of(mark, number)
+
+    def step(mark: int) -> None:
+        done[mark] += 1
+        turn_of(mark, done[mark])
+
+    return step
 
 
 @contextmanager
-def _on_sqlite(build) -> Iterator[Callable[[int], object]]:
+def _on_sqlite(build, marks: list[int], rounds: int) -> Iterator[Step]:
     with sqlite_agent() as (_, persistence):
         graph = build(persistence.checkpointer, persistence.store)
-        yield lambda number: turn(graph, "t", number)
+        yield _threads_before(marks, rounds, lambda mark, n: turn(graph, f"t{mark}", n))
 
 
 @contextmanager
-def _on_postgres(build, url: str) -> Iterator[Callable[[int], object]]:
+def _on_postgres(build, url: str, marks: list[int], rounds: int) -> Iterator[Step]:
     persistence = open_postgres(url, Configuration.from_runnable_config())
     try:
         graph = build(persistence.checkpointer, persistence.store)
-        yield lambda number: turn(graph, "t", number)
+        yield _threads_before(marks, rounds, lambda mark, n: turn(graph, f"t{mark}", n))
     finally:
         persistence.close()
 
 
 @contextmanager
-def _floor(bounded: bool) -> Iterator[Callable[[int], object]]:
-    yield NoCheckpointConversation(bounded=bounded).turn
+def _floor(bounded: bool, marks: list[int], rounds: int) -> Iterator[Step]:
+    floors = {mark: NoCheckpointConversation(bounded=bounded) for mark in marks}
+    yield _threads_before(marks, rounds, lambda mark, n: floors[mark].turn(n))
 
 
-def _agents(server: PostgresServer) -> dict[str, Agent]:
+def _agents(server: PostgresServer, marks: list[int], rounds: int) -> dict[str, Agent]:
     """Every agent and floor, each on its own fresh thread and database."""
     agents: dict[str, Agent] = {}
     for shape, build in BUILDS.items():
-        agents[f"SQLite, {shape}"] = partial(_on_sqlite, build)
+        agents[f"SQLite, {shape}"] = partial(_on_sqlite, build, marks, rounds)
     for shape, build in BUILDS.items():
         database = "bench_" + shape.replace(" ", "_")
         with psycopg.connect(server.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {database}")
-        agents[f"Postgres, {shape}"] = partial(_on_postgres, build, server.url(database))
-    agents["floor, whole state"] = partial(_floor, False)
-    agents["floor, bounded"] = partial(_floor, True)
+        agents[f"Postgres, {shape}"] = partial(
+            _on_postgres, build, server.url(database), marks, rounds
+        )
+    agents["floor, whole state"] = partial(_floor, False, marks, rounds)
+    agents["floor, bounded"] = partial(_floor, True, marks, rounds)
     return agents
 
 
 def run(scale: str = "full") -> list[Figure]:
-    marks, span = MARKS[scale], SPAN[scale]
+    marks, rounds = MARKS[scale], ROUNDS[scale]
     with PostgresServer() as server:
-        times = interleaved_processes(_agents(server), marks[-1] + span // 2)
-    at = {
-        name: {m: [times[name][n - 1] for n in range(m - span // 2, m + span // 2)] for m in marks}
-        for name in times
-    }
+        at = interleaved_processes(_agents(server, marks, rounds), marks, rounds)
     figures = []
-    for name in (n for n in times if not n.startswith("floor")):
+    for name in (n for n in at if not n.startswith("floor")):
         floor = "floor, " + name.split(", ")[1]
         figures += [
             Figure(
@@ -92,7 +109,7 @@ def run(scale: str = "full") -> list[Figure]:
             for mark in marks
         ]
     first, last = marks[0], marks[-1]
-    for name in times:
+    for name in at:
         growth = median(at[name][last]) / median(at[name][first])
         is_floor = name.startswith("floor")
         figures.append(
