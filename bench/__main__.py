@@ -1,7 +1,7 @@
 """Run every benchmark, print a table, and write bench/RESULTS.md.
 
 python -m bench               # the full suite, a few minutes on two cores
-python -m bench --scale tiny  # seconds; what the smoke test runs
+python -m bench --quick       # (= --scale tiny) a minute or two; what tests/test_bench.py runs
 """
 
 from __future__ import annotations
@@ -13,10 +13,20 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import concurrency, first_token, inspector, postgres, recall, storage, turns, writes
+from bench import (
+    cold_start,
+    concurrency,
+    first_token,
+    inspector,
+    postgres,
+    recall,
+    storage,
+    turns,
+    writes,
+)
 from bench.common import Figure
 
-SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector, postgres]
+SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector, postgres, cold_start]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 VERSIONS = [
     "langgraph",
@@ -66,6 +76,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--scale", choices=["full", "tiny"], default="full")
+    parser.add_argument("--quick", action="store_const", const="tiny", dest="scale", help="= tiny")
     parser.add_argument(
         "--output", type=Path, default=None, help="default: bench/RESULTS.md (full)"
     )
