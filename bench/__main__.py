@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import (
+    chat_page,
     cold_start,
     concurrency,
     first_token,
@@ -26,7 +27,18 @@ from bench import (
 )
 from bench.common import Figure
 
-SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector, postgres, cold_start]
+SUITES = [
+    turns,
+    storage,
+    recall,
+    writes,
+    first_token,
+    concurrency,
+    inspector,
+    chat_page,
+    cold_start,
+    postgres,
+]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 VERSIONS = [
     "langgraph",
