@@ -6,7 +6,7 @@ the state, the rest in ``conversations.transcript``), each on SQLite and on Post
 same ``call_model`` over a plain list with no checkpoint (``NoCheckpointConversation``). Each
 agent first builds one thread per mark to just before it (untimed); then every round times one
 more turn of each thread, so turn 500 and turn 10 are measured side by side, as are an agent and
-its floor. Each figure is the median of ``ROUNDS`` turns (turns 6–20 for the mark 10, …).
+its floor. Each figure is the median of ``ROUNDS`` turns around its mark (turns 3–17 for 10).
 """
 
 from __future__ import annotations
