@@ -1,7 +1,7 @@
 """Run every benchmark, print a table, and write bench/RESULTS.md.
 
 python -m bench               # the full suite, a few minutes on two cores
-python -m bench --scale tiny  # seconds; what the smoke test runs
+python -m bench --quick       # (= --scale tiny) a minute or two; what tests/test_bench.py runs
 """
 
 from __future__ import annotations
@@ -13,10 +13,32 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import concurrency, first_token, inspector, postgres, recall, storage, turns, writes
+from bench import (
+    chat_page,
+    cold_start,
+    concurrency,
+    first_token,
+    inspector,
+    postgres,
+    recall,
+    storage,
+    turns,
+    writes,
+)
 from bench.common import Figure
 
-SUITES = [turns, storage, recall, writes, first_token, concurrency, inspector, postgres]
+SUITES = [
+    turns,
+    storage,
+    recall,
+    writes,
+    first_token,
+    concurrency,
+    inspector,
+    chat_page,
+    cold_start,
+    postgres,
+]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 VERSIONS = [
     "langgraph",
@@ -44,9 +66,10 @@ def table(figures: list[Figure]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for f in figures:
-        met = "" if f.met is None else ("yes" if f.met else "**no**")
+        met = "" if f.met is None else ("met" if f.met else "**miss**")
+        spread = f" ({f.low:.3g}–{f.high:.3g})" if f.low is not None and f.high is not None else ""
         lines.append(
-            f"| {f.group} | {f.name} | {f.value:.3g} {f.unit} | {f.baseline_name}: "
+            f"| {f.group} | {f.name} | {f.value:.3g}{spread} {f.unit} | {f.baseline_name}: "
             f"{f.baseline:.3g} {f.unit} | {f.ratio:.2f}× | {f.target} | {met} |"
         )
     return "\n".join(lines)
@@ -65,6 +88,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--scale", choices=["full", "tiny"], default="full")
+    parser.add_argument("--quick", action="store_const", const="tiny", dest="scale", help="= tiny")
     parser.add_argument(
         "--output", type=Path, default=None, help="default: bench/RESULTS.md (full)"
     )

