@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from memory_agent.backends.vectors import CHANGES_TABLE, VERSIONS_TABLE
+
 OUR_TABLES = {
     "conversations.sqlite": {"checkpoints": {"thread_id", "checkpoint_id"}, "writes": set()},
     "memories.sqlite": {
@@ -21,9 +23,11 @@ OUR_TABLES = {
         "store_migrations": set(),
         "store_vectors": set(),
         "vector_migrations": set(),
+        VERSIONS_TABLE: set(),  # our in-memory vector copy's version log (backends.vectors)
+        CHANGES_TABLE: set(),
     },
 }
-"""Tables (and the columns we rely on) of the files LangGraph's saver and store create."""
+"""Tables (and the columns we rely on) of the files LangGraph's saver and store, and we, create."""
 
 
 class StorageError(RuntimeError):
