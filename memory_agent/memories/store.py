@@ -70,6 +70,7 @@ def upsert_memory(
     *,
     key: str | None = None,
     thread_id: str | None = None,
+    checkpoint_id: str | None = None,
     source: Source = "agent",
 ) -> MemoryWrite:
     """Create a memory, or update the one with ``key`` in place. The agent's tool calls this.
@@ -83,19 +84,30 @@ def upsert_memory(
         change = Change("update", key, content, context)
     else:
         change = Change("create", key, content, context)
-    return _commit(
-        store, user_id, [change], source, thread_id, {m.key: m for m in [existing] if m}
-    )[0]
+    known = {m.key: m for m in [existing] if m}
+    writes = _commit(
+        store, user_id, [change], source, thread_id, known, checkpoint_id=checkpoint_id
+    )
+    return writes[0]
 
 
 def delete_memory(
-    store: BaseStore, user_id: str, key: str, *, source: Source, thread_id: str | None = None
+    store: BaseStore,
+    user_id: str,
+    key: str,
+    *,
+    source: Source,
+    thread_id: str | None = None,
+    checkpoint_id: str | None = None,
 ) -> MemoryWrite:
     """Delete one memory; ``thread_id`` names the conversation that asked (the agent's tool)."""
     existing = get_memory(store, user_id, key)
     if existing is None:
         raise MemoryValidationError(f"No memory with key {key!r} for user {user_id!r}.")
-    return _commit(store, user_id, [Change("delete", key)], source, thread_id, {key: existing})[0]
+    change = [Change("delete", key)]
+    return _commit(
+        store, user_id, change, source, thread_id, {key: existing}, checkpoint_id=checkpoint_id
+    )[0]
 
 
 def apply_changes(
@@ -177,6 +189,7 @@ def _commit(
     thread_id: str | None,
     current: Mapping[str, Memory],
     undo_of: str | None = None,
+    checkpoint_id: str | None = None,
 ) -> list[MemoryWrite]:
     """Validate every change against ``current``, then write them all in one store batch."""
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
@@ -198,6 +211,7 @@ def _commit(
             after=value,
             thread_id=thread_id,
             undo_of=undo_of,
+            checkpoint_id=checkpoint_id,
         )
         event_value = asdict(event)
         del event_value["id"]
