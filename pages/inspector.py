@@ -495,6 +495,8 @@ def memory_list(
     if stored and st.button(
         f"Delete all {len(stored)} memories", key="delete_all", icon=":material/delete_forever:"
     ):
+        st.session_state["confirm_delete_all"] = True
+    if stored and st.session_state.get("confirm_delete_all"):
         confirm_delete_all(runtime, user, stored)
 
 
@@ -534,25 +536,32 @@ def memory_item(
                         )
 
 
-@st.dialog("Delete all memories?")
 def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
-    """Ask once more before deleting everything; the history keeps each memory for Undo."""
-    st.write(
-        f"This deletes all {len(stored)} memories of {escape_inline(user)}. The agent forgets "
-        "them at once; each one can still be restored from the change history."
+    """Ask once more, beside the button, before deleting everything (Undo restores each one)."""
+    st.warning(
+        f"Delete all {len(stored)} memories of {escape_inline(user)}? The agent forgets them at "
+        "once; each one can still be restored from the change history.",
+        icon=":material/warning:",
     )
-    if st.button(f"Yes, delete all {len(stored)}", type="primary", key="delete_all_confirm"):
-        changes = [
-            memories.Change("delete", m.key, expected_updated_at=m.updated_at) for m in stored
-        ]
-        try:
-            memories.apply_changes(runtime.store, user, changes, source="inspector")
-        except memories.MemoryValidationError as error:
-            st.error(f"Nothing was deleted. {error}")
-            return
-        reset_editor(user)
-        flash(f"Deleted all {len(stored)} memories; Undo in the change history restores each.")
-        st.rerun()
+    with st.container(horizontal=True):
+        confirmed = st.button(
+            f"Yes, delete all {len(stored)}", type="primary", key="delete_all_confirm"
+        )
+        if st.button("Cancel", key="delete_all_cancel"):
+            st.session_state.pop("confirm_delete_all", None)
+            st.rerun()
+    if not confirmed:
+        return
+    st.session_state.pop("confirm_delete_all", None)
+    changes = [memories.Change("delete", m.key, expected_updated_at=m.updated_at) for m in stored]
+    try:
+        memories.apply_changes(runtime.store, user, changes, source="inspector")
+    except memories.MemoryValidationError as error:
+        st.error(f"Nothing was deleted. {error}")
+        return
+    reset_editor(user)
+    flash(f"Deleted all {len(stored)} memories; Undo in the change history restores each.")
+    st.rerun()
 
 
 def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
