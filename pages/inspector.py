@@ -15,7 +15,7 @@ from langgraph.types import StateSnapshot
 
 from memory_agent import memories
 from memory_agent.configuration import validate_user_id
-from memory_agent.conversations import threads
+from memory_agent.conversations import chat, threads
 from memory_agent.inspector import history_tree, memories_as_of, memory_table, provenance, views
 from memory_agent.inspector.model_calls import ModelCall, model_calls, turns
 from memory_agent.runtime import Runtime
@@ -34,10 +34,9 @@ from ui import (
 )
 
 REFRESH_SECONDS = 2
-CHECKPOINT_PARAM = "checkpoint"
-"""URL query parameter naming the checkpoint the History tab opens (provenance links set it)."""
-MEMORY_PARAM = "memory"
-"""URL query parameter naming the memory the Memories tab shows first (the chat's notes set it)."""
+# URL query parameters (plain comments: a page's bare strings would be drawn by Streamlit magic).
+CHECKPOINT_PARAM = "checkpoint"  # the checkpoint the History tab opens (provenance links)
+MEMORY_PARAM = "memory"  # the memory the Memories tab shows first (the chat's memory notes)
 KEEP_MEMORIES = "continue with today's memories"
 RESTORE_MEMORIES = "restore the memories as they were then"
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
@@ -96,6 +95,11 @@ def reset_editor(user: str) -> None:
     version = st.session_state.get(f"editor_version_{user}", 0)
     st.session_state.pop(f"memory_editor_{user}_{version}_base", None)
     st.session_state[f"editor_version_{user}"] = version + 1
+
+
+def code(text: str) -> str:
+    """Foreign text as inline code: shown as typed, and a backtick cannot end the span."""
+    return f"`{str(text).replace('`', 'ˋ')}`"
 
 
 def chat_link(user: str, thread: str | None, label: str) -> None:
@@ -172,14 +176,14 @@ def show_message_rows(rows: list[dict]) -> None:
     """Messages as chat bubbles: role, id, text (inert), tool calls with their arguments."""
     for row in rows:
         with st.chat_message(row["role"], avatar=AVATARS.get(row["role"])):
-            about = f"#{row['#']} · {row['role']} · id `{escape_inline(row['id'])}`"
+            about = f"#{row['#']} · {row['role']} · id {code(row['id'])}"
             if row["answers call"]:
-                about += f" · result of `{escape_inline(row['answers call'])}` · {row['status']}"
+                about += f" · result of {code(row['answers call'])} · {row['status']}"
             st.caption(about)
             if row["content"]:
                 st.text(row["content"])
             for call in row["tool calls"]:
-                st.caption(f"tool call `{escape_inline(call['id'] or '')}`")
+                st.caption(f"tool call {code(call['id'] or '')}")
                 st.json({call["name"]: call["args"]})
 
 
@@ -316,8 +320,8 @@ def checkpoint_memories(
         now, memories.history(runtime.store, user), snapshot.created_at
     )
     st.caption(
-        f"Rebuilt from the change history: {len(then)} memories at {snapshot.created_at[:19]} "
-        f"(today: {len(now)})."
+        f"Rebuilt from the change history: {len(then)} memory(ies) at "
+        f"{snapshot.created_at[:19].replace('T', ' ')} (today: {len(now)})."
     )
     st.dataframe(
         pd.DataFrame(
@@ -393,8 +397,9 @@ def fork_controls(
     )
     if st.button("Fork from this checkpoint", key="fork", type="primary"):
         try:
-            threads.fork(runtime, user, thread, snapshot.config["configurable"]["checkpoint_id"])
+            # Memories first: the new branch's first checkpoint then has the restored ones.
             restored = restore_memories(runtime, user, then) if choice == RESTORE_MEMORIES else 0
+            threads.fork(runtime, user, thread, snapshot.config["configurable"]["checkpoint_id"])
         except (threads.ThreadNotFound, memories.MemoryValidationError) as error:
             st.error(f"Nothing was forked. {error}")
             return
@@ -405,13 +410,32 @@ def fork_controls(
             else "today's memories kept"
         )
         done = f"Forked at step {snapshot.metadata.get('step')}; {said}."
-        st.session_state["forked"] = done
+        st.session_state["forked"] = ("fork", done)
         flash(done)
         st.query_params.pop(CHECKPOINT_PARAM, None)
         st.rerun()
-    if done := st.session_state.pop("forked", None):
+    show_forked("fork", user, thread)
+
+
+def show_forked(control: str, user: str, thread: str) -> None:
+    """The fork's confirmation beside the control that made it, with the way to the chat."""
+    where, done = st.session_state.get("forked", (None, ""))
+    if where == control:
+        del st.session_state["forked"]
         st.success(done, icon=":material/call_split:")
         chat_link(user, thread, "Continue this conversation in the chat")
+
+
+def continue_branch(runtime: Runtime, user: str, thread: str) -> str:
+    """Let the agent answer from an edited state that is mid-turn; say how that went."""
+    if not threads.get_state(runtime, user, thread).next:
+        return "; continue it in the chat."
+    with st.spinner("The agent answers from the edited state…"):
+        try:
+            said = "".join(e for e in chat.resume(runtime, user, thread) if isinstance(e, str))
+        except Exception as error:  # one line here; the chat's Retry runs the turn again
+            return f"; the agent could not answer ({escape_inline(error)}): Retry in the chat."
+    return f"; the agent answered: “{escape_inline(said[:120])}”"
 
 
 def restore_memories(runtime: Runtime, user: str, then: list[memories.Memory]) -> int:
@@ -428,6 +452,7 @@ def edit_and_fork(runtime: Runtime, user: str, thread: str, snapshot: StateSnaps
     shown = snapshot.values.get("messages", [])
     if not shown:
         return
+    show_forked("edit", user, thread)
     with st.expander("Edit a message, then fork"):
         rows = {row["id"]: row for row in views.message_rows(shown)}
         picked = st.selectbox(
@@ -451,8 +476,9 @@ def edit_and_fork(runtime: Runtime, user: str, thread: str, snapshot: StateSnaps
             st.error(f"Nothing was forked. {error}")
             return
         what = "without message" if remove else "with an edited message"
-        done = f"Forked at step {snapshot.metadata.get('step')} {what} #{rows[picked]['#']}."
-        st.session_state["forked"] = done
+        done = f"Forked at step {snapshot.metadata.get('step')} {what} #{rows[picked]['#']}"
+        done += continue_branch(runtime, user, thread)
+        st.session_state["forked"] = ("edit", done)
         flash(done)
         st.rerun()
 
@@ -479,7 +505,9 @@ def memory_list(
 ) -> None:
     """Each memory as a sentence, with its source, age and the turn that wrote it; delete."""
     st.subheader(f"Memories ({len(stored)})")
-    query = st.text_input("Search memories", key=f"memory_search_{user}", placeholder="sailing")
+    query = st.text_input(
+        "Search memories", key=f"memory_search_{user}", placeholder="words in a memory"
+    )
     wanted = st.query_params.get(MEMORY_PARAM)
     needle = query.strip().lower()
     shown = [m for m in stored if not needle or needle in f"{m.content} {m.context}".lower()]
