@@ -538,19 +538,21 @@ def memory_item(
 ) -> None:
     """One memory: its text (inert), where it came from, its versions, and a delete button."""
     with st.container(border=True, key=f"memory_item_{memory.key}"):
+        st.markdown(escape_inline(memory.content))
+        st.caption(
+            f"by {memory.source} · updated {views.ago(memory.updated_at)}"
+            + (f" · {escape_inline(memory.context)}" if memory.context else "")
+        )
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(escape_inline(memory.content), width="stretch")
+            if writer and writer.thread_id and writer.checkpoint_id:
+                checkpoint_link(
+                    user, writer.thread_id, writer.checkpoint_id, "Turn that wrote this"
+                )
             if st.button("Delete", key=f"delete_{memory.key}", icon=":material/delete:"):
                 memories.delete_memory(runtime.store, user, memory.key, source="inspector")
                 reset_editor(user)
                 flash(f"Deleted “{escape_inline(memory.content)}”; Undo in the change history.")
                 st.rerun()
-        st.caption(
-            f"by {memory.source} · updated {views.ago(memory.updated_at)}"
-            + (f" · {escape_inline(memory.context)}" if memory.context else "")
-        )
-        if writer and writer.thread_id and writer.checkpoint_id:
-            checkpoint_link(user, writer.thread_id, writer.checkpoint_id, "Turn that wrote this")
         versions = provenance.versions(events, memory.key)
         if len(versions) > 1 or linked:
             with st.expander(f"History of this memory ({len(versions)} changes)", expanded=linked):

@@ -45,7 +45,7 @@ def test_a_fork_makes_a_second_branch_and_the_current_one_is_marked(forked: Runt
     assert _whats(current, names)[0] == "branch starts: copy of step 3"
     assert "user: I live in Porto" in _whats(current, names)
     assert not any("Lisbon" in what for what in _whats(current, names))
-    assert _whats(old, names)[-1] == "new turn: I live in Lisbon"  # where the branch left
+    assert _whats(old, names)[-1] == "user sends: I live in Lisbon"  # where the branch left
     assert old.forked_from.checkpoint_id == _checkpoint_after(
         forked, "I'll remember that you live in Porto"
     )

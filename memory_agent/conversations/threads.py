@@ -193,20 +193,17 @@ def checkpoint_records(runtime: Runtime, user_id: str, thread_id: str) -> list[C
     """Every checkpoint of the thread, every branch, newest first: the history tree's data.
 
     In process this reads the saver's checkpoint list and pending writes (a 100-turn thread's 368
-    checkpoints in ~70 ms); rebuilding each state with ``get_state_history`` took ~3.4 s. A
-    LangGraph Server has no such list, so there each checkpoint's state is read.
+    checkpoints in ~70 ms); rebuilding each state with ``get_state_history`` took ~3.4 s. Only a
+    fork's state is rebuilt, to tell an edited copy from a plain one. A LangGraph Server has no
+    such list, so there each checkpoint's state is read.
     """
     get_thread(runtime, user_id, thread_id)
     config = thread_config(user_id, thread_id, checkpoint_ns="")
     if not hasattr(runtime.checkpointer, "list"):
         return _records_from_history(list(runtime.graph.get_state_history(config)))
-    tuples = list(runtime.checkpointer.list(config))
-    versions = {
-        t.config["configurable"]["checkpoint_id"]: t.checkpoint["channel_versions"].get("messages")
-        for t in tuples
-    }
     records = []
-    for saved in tuples:
+    # Read the whole list first: the saver holds its lock while the list is being iterated.
+    for saved in list(runtime.checkpointer.list(config)):
         parent_id = (saved.parent_config or {}).get("configurable", {}).get("checkpoint_id")
         wrote = [
             message
@@ -216,17 +213,19 @@ def checkpoint_records(runtime: Runtime, user_id: str, thread_id: str) -> list[C
             if isinstance(message, BaseMessage)
         ]
         source = saved.metadata.get("source")
+        checkpoint_id = saved.config["configurable"]["checkpoint_id"]
         records.append(
             CheckpointRecord(
-                checkpoint_id=saved.config["configurable"]["checkpoint_id"],
+                checkpoint_id=checkpoint_id,
                 parent_id=parent_id,
                 step=saved.metadata.get("step"),
                 source=source,
                 created_at=saved.checkpoint["ts"],
                 wrote=tuple(wrote),
                 edited=source in ("update", "fork")
-                and versions.get(saved.config["configurable"]["checkpoint_id"])
-                != versions.get(parent_id),
+                and parent_id is not None
+                and _messages_at(runtime, user_id, thread_id, checkpoint_id)
+                != _messages_at(runtime, user_id, thread_id, parent_id),
             )
         )
     return records
@@ -291,6 +290,12 @@ def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:
 def snapshot_as_json(snapshot: StateSnapshot) -> str:
     """The full state snapshot as JSON, for download and the command line."""
     return json.dumps(snapshot_as_dict(snapshot), indent=2, ensure_ascii=False, default=str)
+
+
+def _messages_at(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> list:
+    """The messages of one checkpoint (read only for forks, which are few)."""
+    config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
+    return list(runtime.graph.get_state(config).values.get("messages", []))
 
 
 def _records_from_history(snapshots: list[StateSnapshot]) -> list[CheckpointRecord]:

@@ -67,7 +67,7 @@ def labels(records: Sequence[CheckpointRecord]) -> dict[str, str]:
 def _label(record: CheckpointRecord, parent: CheckpointRecord | None) -> str:
     if record.source == "input":
         said = next((m.text for m in record.wrote if isinstance(m, HumanMessage)), "")
-        return _short(f"new turn: {said}")
+        return _short(f"user sends: {said}")
     if record.source in ("update", "fork"):
         what = "edited copy" if record.edited else "copy"
         step = parent.step if parent else "?"
