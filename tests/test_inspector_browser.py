@@ -59,6 +59,7 @@ def _cell_point(page, text: str) -> tuple[float, float]:
     """Where a cell is drawn: the grid is a canvas, so from its row number and the grid's box."""
     column, row = map(int, _cell(page, text).get_attribute("id").split("-")[-2:])
     assert column == 1, "content is the first column after the row markers"
+    page.locator(".st-key-memory_table").scroll_into_view_if_needed()  # below the memory list
     grid = page.locator(".st-key-memory_table canvas").first.bounding_box()
     return grid["x"] + ROW_MARKER + 40, grid["y"] + ROW_HEIGHT * (row + 1.5)
 
@@ -100,6 +101,7 @@ def _open_memories(page) -> None:
 
 
 def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) -> None:
+    page.set_default_timeout(60_000)  # two busy cores
     with LiveApp(tmp_path / "data") as app:
         page.goto(f"{app.url}/?user=zed")
         _chat(page, "My name is Zed and I love sailing")
@@ -157,6 +159,7 @@ def test_every_inspector_address_opens_the_inspector_with_its_parameters(
     page, tmp_path: Path
 ) -> None:
     """``/inspector`` is the page's address; ``/Inspector`` (older links) still works."""
+    page.set_default_timeout(60_000)  # two busy cores
     with LiveApp(tmp_path / "data") as app:
         page.goto(f"{app.url}/?user=zed")
         _chat(page, "I love sailing")
@@ -227,6 +230,7 @@ def test_a_fork_shows_as_a_branch_and_can_bring_back_the_memories_of_then(
 ) -> None:
     data = tmp_path / "data"
     _seed(data, "I live in Porto", "I live in Lisbon")
+    page.set_default_timeout(60_000)  # the History tab on two busy cores
     with LiveApp(data) as app:
         page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=History")
         page.get_by_text("Open a checkpoint").wait_for()
@@ -251,7 +255,7 @@ def test_a_memory_note_and_its_provenance_link_open_the_turn_that_wrote_it(
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     try:
         with LiveApp(tmp_path / "data") as app:
             page.goto(f"{app.url}/?user=zed")
@@ -278,7 +282,7 @@ def test_delete_all_asks_then_deletes_and_the_toast_is_in_view(browser, tmp_path
     _seed(data, "My name is Zed and I love sailing")
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     try:
         with LiveApp(data) as app:
             page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=Memories")
@@ -293,11 +297,14 @@ def test_delete_all_asks_then_deletes_and_the_toast_is_in_view(browser, tmp_path
 def test_editing_a_message_forks_and_the_agent_answers_the_edited_one(page, tmp_path: Path) -> None:
     data = tmp_path / "data"
     _seed(data, "I live in Porto")
+    page.set_default_timeout(60_000)  # the History tab on two busy cores
     with LiveApp(data) as app:
         page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=History")
         _pick(page, "Checkpoint", "step 0 ")
         page.get_by_text("Edit a message, then fork").click()
         page.get_by_label("New text").fill("I live in Faro")
+        page.get_by_label("New text").press("Tab")  # the text is committed, the page reruns
+        settled(page)
         page.get_by_role("button", name="Fork with this text").click()
         _toast_in_view(page, "the agent answered")
         expect(
