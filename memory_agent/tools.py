@@ -46,6 +46,7 @@ def upsert_memory(
         context,
         key=memory_id or new_memory_key(runtime),
         thread_id=_thread_id(runtime),
+        checkpoint_id=_checkpoint_id(runtime),
         source="agent",
     )
     return write.describe(), _artifact(write)
@@ -62,7 +63,12 @@ def forget_memory(memory_id: str, *, runtime: ToolRuntime[Configuration]) -> tup
     """
     settings = Configuration.for_run(runtime.context, runtime.config)
     write = memories.delete_memory(
-        runtime.store, settings.user_id, memory_id, source="agent", thread_id=_thread_id(runtime)
+        runtime.store,
+        settings.user_id,
+        memory_id,
+        source="agent",
+        thread_id=_thread_id(runtime),
+        checkpoint_id=_checkpoint_id(runtime),
     )
     return write.describe(), _artifact(write)
 
@@ -98,6 +104,12 @@ def new_memory_key(runtime: ToolRuntime) -> str:
 
 def _thread_id(runtime: ToolRuntime) -> str | None:
     return ((runtime.config or {}).get("configurable") or {}).get("thread_id")
+
+
+def _checkpoint_id(runtime: ToolRuntime) -> str | None:
+    """The checkpoint this turn's step ran from, so the inspector can open it (provenance)."""
+    configurable = (runtime.config or {}).get("configurable") or {}
+    return (configurable.get("checkpoint_map") or {}).get("") or configurable.get("checkpoint_id")
 
 
 _PAST = {"create": "created", "update": "updated", "delete": "deleted"}

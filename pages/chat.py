@@ -349,7 +349,12 @@ def show_notes(notes: tuple[MemoryNote, ...], user_id: str, thread_id: str) -> N
         return
     box = st.container(gap=None)
     for note in notes:
-        show_note(note, box)
+        row = box.container(horizontal=True, vertical_alignment="center", gap="small")
+        show_note(note, row)
+        if inspector_available():  # opens this memory, with the turn that wrote it
+            link = page_link_args(INSPECTOR_PAGE, "Open this memory", user_id, thread_id)
+            link["query_params"] |= {"tab": "Memories", "memory": note.key}
+            row.page_link(**link)
     with box:
         inspector_link(user_id, thread_id)
 

@@ -7,6 +7,7 @@ the live graph and store. It opens on the ``user`` and ``thread`` URL query para
 from __future__ import annotations
 
 import hashlib
+import json
 
 import altair as alt
 import pandas as pd
@@ -16,12 +17,13 @@ from langgraph.types import StateSnapshot
 from memory_agent import memories
 from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import validate_user_id
-from memory_agent.conversations import threads
-from memory_agent.inspector import memory_table, views
-from memory_agent.recall import last_recall
+from memory_agent.conversations import chat, threads
+from memory_agent.inspector import history_tree, memories_as_of, memory_table, provenance, views
+from memory_agent.inspector.model_calls import ModelCall, model_calls, turns
 from memory_agent.runtime import Runtime
 from ui import (
     CHAT_PAGE,
+    INSPECTOR_PAGE,
     TAB_PARAM,
     THREAD_PARAM,
     USER_PARAM,
@@ -36,10 +38,14 @@ from ui import (
 )
 
 REFRESH_SECONDS = 2
-HISTORY_PAGE_SIZE = 10
 IMPORT_PREVIEW = "import_preview"  # (file hash, name, mode, user) and what the file would do
+# URL query parameters (plain comments: a page's bare strings would be drawn by Streamlit magic).
+CHECKPOINT_PARAM = "checkpoint"  # the checkpoint the History tab opens (provenance links)
+MEMORY_PARAM = "memory"  # the memory the Memories tab shows first (the chat's memory notes)
+KEEP_MEMORIES = "continue with today's memories"
+RESTORE_MEMORIES = "restore the memories as they were then"
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
-UNDONE = {"create": "restored", "update": "reverted", "delete": "removed"}
+UNDONE = {"create": "restored", "update": "put back", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
 
 
@@ -61,7 +67,7 @@ def choose_user() -> str:
 def choose_thread(runtime: Runtime, user: str) -> str | None:
     """The thread from the URL if this user owns it, else their most recent one (or none)."""
     listed = threads.list_threads(runtime, user, keep=st.query_params.get(THREAD_PARAM))
-    titles = {t.thread_id: t.title or "Untitled" for t in listed}
+    titles = views.thread_labels(listed)
     wanted = st.query_params.get(THREAD_PARAM)
     with st.sidebar:
         if wanted and wanted not in titles and st.query_params.get(USER_PARAM) == user:
@@ -77,7 +83,7 @@ def choose_thread(runtime: Runtime, user: str) -> str | None:
             "Conversation",
             ids,
             index=ids.index(wanted) if wanted in titles else 0,
-            format_func=lambda thread_id: f"{titles[thread_id]} · {thread_id[:8]}",
+            format_func=titles.get,
             key=f"inspect_thread_{user}",
         )
 
@@ -103,6 +109,13 @@ def chat_link(user: str, thread: str | None, label: str) -> None:
     st.page_link(**page_link_args(CHAT_PAGE, label, user, thread))
 
 
+def checkpoint_link(user: str, thread: str, checkpoint: str, label: str) -> None:
+    """A link that opens a conversation at one checkpoint in the History tab."""
+    link = page_link_args(INSPECTOR_PAGE, label, user, thread)
+    link["query_params"] |= {TAB_PARAM: "History", CHECKPOINT_PARAM: checkpoint}
+    st.page_link(**link | {"icon": ":material/history:"})
+
+
 # ---- state ---------------------------------------------------------------------------------
 
 
@@ -121,8 +134,6 @@ def live_state(runtime: Runtime, user: str, thread: str) -> None:
     """The conversation's current ``get_state``, read once per refresh."""
     snapshot = threads.get_state(runtime, user, thread)
     show_snapshot(snapshot, thread, key="live")
-    st.subheader("What the model saw")
-    show_recall(snapshot)
     st.subheader("Graph")
     st.caption("Dashed edges are conditional; the highlighted node runs next.")
     st.graphviz_chart(views.graph_dot(runtime.graph.get_graph(), snapshot.next))
@@ -160,87 +171,318 @@ def show_messages(messages: list, key: str) -> None:
     if not rows:
         return
     with st.container(height=420, key=f"messages_{key}"):
-        for row in rows:
-            with st.chat_message(row["role"], avatar=AVATARS.get(row["role"])):
-                about = f"#{row['#']} · {row['role']} · id {code_span(row['id'])}"
-                if row["answers call"]:
-                    about += f" · result of {code_span(row['answers call'])} · "
-                    about += escape_inline(row["status"])
-                st.caption(about)
-                if row["content"]:
-                    st.text(row["content"])
-                for call in row["tool calls"]:
-                    st.caption(f"tool call {code_span(call['id'])}")
-                    st.json({call["name"]: call["args"]})
+        show_message_rows(rows)
 
 
-def show_recall(snapshot: StateSnapshot) -> None:
-    """What the model saw on its last call: the memories and the exact prompt."""
-    recall = last_recall(snapshot.values.get("messages", []))
-    if recall is None:
+def show_message_rows(rows: list[dict]) -> None:
+    """Messages as chat bubbles: role, id, text (inert), tool calls with their arguments."""
+    for row in rows:
+        with st.chat_message(row["role"], avatar=AVATARS.get(row["role"])):
+            about = f"#{row['#']} · {row['role']} · id {code_span(row['id'])}"
+            if row["answers call"]:
+                status = escape_inline(row["status"])
+                about += f" · result of {code_span(row['answers call'])} · {status}"
+            st.caption(about)
+            if row["content"]:
+                st.text(row["content"])
+            for call in row["tool calls"]:
+                st.caption(f"tool call {code_span(call['id'] or '')}")
+                st.json({call["name"]: call["args"]})
+
+
+# ---- model calls ---------------------------------------------------------------------------
+
+
+def model_calls_tab(runtime: Runtime, user: str, thread: str) -> None:
+    """Every model call of one turn: the prompt and messages sent, recall, reply, tools, tokens."""
+    messages = threads.messages(runtime, user, thread)
+    started = turns(messages)
+    if not started:
         st.caption("The model has not been called in this conversation yet.")
         return
-    st.markdown(f"Recall query: **{escape_inline(recall.query)}** · at {recall.time}")
-    st.caption(recall.summary)
-    recalled = pd.DataFrame(recall.memories, columns=["score", "content", "context", "key"])
-    st.dataframe(recalled, hide_index=True)
-    st.markdown("System prompt, exactly as sent:")
-    st.code(recall.system_prompt, language=None)
+    numbers = [t.number for t in reversed(started)]
+    # Keyed by the turn count, so a new turn opens first.
+    number = st.selectbox(
+        "Turn",
+        numbers,
+        format_func=lambda n: f"turn {n}: {started[n - 1].text[:80]}",
+        key=f"model_calls_turn_{thread}_{len(started)}",
+    )
+    calls = model_calls(messages, started[number - 1])
+    if not calls:
+        st.caption("This turn has no model reply yet (it may have failed; retry it in the chat).")
+    for call in calls:
+        show_model_call(call, len(calls))
+
+
+def show_model_call(call: ModelCall, total: int) -> None:
+    """One call: what it did, the memories recalled, the exact prompt, the messages, its tools."""
+    with st.container(border=True, key=f"model_call_{call.number}"):
+        st.markdown(f"**Call {call.number} of {total}** · {escape_inline(call.summary)}")
+        usage = call.usage
+        st.caption(
+            f"{usage.get('input_tokens', '?')} tokens in · {usage.get('output_tokens', '?')} out"
+            if usage
+            else "token usage: not reported by the model server"
+        )
+        if not call.shows_memories:
+            st.warning(
+                "This system prompt has no {user_info} slot: the memories below were recalled "
+                "but the model never saw them.",
+                icon=":material/warning:",
+            )
+        st.markdown(f"Recalled for **{escape_inline(call.recall.query)}** at {call.recall.time}")
+        st.dataframe(
+            pd.DataFrame(call.recall.memories, columns=["score", "content", "context", "key"]),
+            hide_index=True,
+        )
+        st.markdown("System prompt, exactly as sent:")
+        st.code_span(call.system_prompt, language=None, wrap_lines=True)
+        with st.expander(f"Messages sent after the system prompt ({len(call.sent)})"):
+            show_message_rows(call.sent[-20:])
+            if len(call.sent) > 20:
+                st.caption(f"The {len(call.sent) - 20} earlier messages are in the State tab.")
+        st.markdown("Reply:")
+        if call.reply:
+            st.text(call.reply)
+        if call.tools:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "tool": t.name,
+                            "arguments": json.dumps(t.args, ensure_ascii=False),
+                            "result": t.result,
+                            "status": t.status,
+                            "call id": t.call_id,
+                        }
+                        for t in call.tools
+                    ]
+                ),
+                hide_index=True,
+            )
 
 
 # ---- history -------------------------------------------------------------------------------
 
 
 def history_tab(runtime: Runtime, user: str, thread: str) -> None:
-    """Checkpoints newest first, a page at a time; open one, and fork the thread from it."""
-    cursors: list[str] = st.session_state.setdefault(f"history_cursors_{thread}", [])
-    page = threads.get_history(
-        runtime, user, thread, limit=HISTORY_PAGE_SIZE + 1, before=cursors[-1] if cursors else None
+    """Every checkpoint as a tree of branches; open one, see its memories, compare, fork."""
+    records = threads.checkpoint_records(runtime, user, thread)
+    names = history_tree.labels(records)
+    branches = history_tree.branches(records)
+    find = st.text_input(
+        "Find a message", key=f"history_find_{thread}", placeholder="text of a message or result"
     )
-    shown, older = page[:HISTORY_PAGE_SIZE], page[HISTORY_PAGE_SIZE:]
-    rows = views.checkpoint_rows(shown, older[0] if older else None)
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    with st.container(horizontal=True, vertical_alignment="center"):
-        if st.button("← Newer", disabled=not cursors, key="history_newer"):
-            cursors.pop()
-            st.rerun()
-        st.caption(f"page {len(cursors) + 1}")
-        if st.button("Older →", disabled=not older, key="history_older"):
-            cursors.append(rows[-1]["checkpoint"])
-            st.rerun()
-    if not rows:
-        return
+    wanted = st.query_params.get(CHECKPOINT_PARAM)
+    for branch in branches:
+        rows = history_tree.rows(branch, names)
+        if find.strip():
+            rows = [r for r in rows if find.strip().lower() in r["what"].lower()]
+        opened = branch.current or any(r["checkpoint"] == wanted for r in rows)
+        with st.expander(history_tree.title(branch, names), expanded=opened or bool(find)):
+            st.dataframe(
+                pd.DataFrame(rows, columns=["step", "what", "time", "source", "checkpoint"]),
+                hide_index=True,
+                column_config={"what": st.column_config.TextColumn(width="large")},
+            )
+    branch_of = {r.checkpoint_id: b for b in branches for r in b.checkpoints}
+    ids = [r.checkpoint_id for b in branches for r in b.checkpoints]
     st.subheader("Open a checkpoint")
-    labels = {
-        r["checkpoint"]: f"step {r['step']} · {r['written by']} · {r['messages']} messages"
-        for r in rows
-    }
-    # Keyed by the newest checkpoint shown, so a new one (after a turn or a fork) opens first.
     chosen = st.selectbox(
         "Checkpoint",
-        list(labels),
-        format_func=labels.get,
-        key=f"open_checkpoint_{rows[0]['checkpoint']}",
+        ids,
+        index=ids.index(wanted) if wanted in branch_of else 0,
+        format_func=lambda i: checkpoint_label(i, branch_of, names),
+        # Keyed by the newest checkpoint and the linked one: a new turn, fork or link opens first.
+        key=f"open_checkpoint_{ids[0]}_{wanted}",
     )
     snapshot = threads.get_checkpoint(runtime, user, thread, chosen)
     show_snapshot(snapshot, thread, key="checkpoint")
+    then = checkpoint_memories(runtime, user, snapshot)
+    compare_checkpoints(runtime, user, thread, ids, branch_of, names, chosen)
+    fork_controls(runtime, user, thread, snapshot, then)
+    edit_and_fork(runtime, user, thread, snapshot)
+
+
+def checkpoint_label(checkpoint: str, branch_of: dict, names: dict) -> str:
+    """A checkpoint as the pickers name it: branch, step, what it added, time."""
+    branch = branch_of[checkpoint]
+    record = next(r for r in branch.checkpoints if r.checkpoint_id == checkpoint)
+    where = "current" if branch.current else f"branch {branch.number}"
+    return f"{where} · step {record.step} · {names[checkpoint][:70]} · {record.created_at[11:19]}"
+
+
+def checkpoint_memories(
+    runtime: Runtime, user: str, snapshot: StateSnapshot
+) -> list[memories.Memory]:
+    """The user's memories as they were at this checkpoint, and what changed since."""
+    st.subheader("Memories as of this checkpoint")
+    now = memories.list_memories(runtime.store, user)
+    then = memories_as_of.memories_as_of(
+        now, memories.history(runtime.store, user), snapshot.created_at
+    )
+    st.caption(
+        f"Rebuilt from the change history: {len(then)} memory(ies) at "
+        f"{snapshot.created_at[:19].replace('T', ' ')} (today: {len(now)})."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [{"content": m.content, "context": m.context, "key": m.key} for m in then],
+            columns=["content", "context", "key"],
+        ),
+        hide_index=True,
+        key="memories_then",
+    )
+    changed = memories_as_of.differences(then, now)
+    if changed:
+        st.markdown(f"**Changed since** ({len(changed)})")
+        st.dataframe(
+            pd.DataFrame([vars(d) for d in changed], columns=["change", "then", "now", "key"]),
+            hide_index=True,
+            key="memories_changed_since",
+        )
+    else:
+        st.caption("No memory has changed since.")
+    return then
+
+
+def compare_checkpoints(
+    runtime: Runtime,
+    user: str,
+    thread: str,
+    ids: list[str],
+    branch_of: dict,
+    names: dict,
+    chosen: str,
+) -> None:
+    """The difference between the opened checkpoint and another one."""
+    with st.expander("Compare with another checkpoint"):
+        other = st.selectbox(
+            "Compare with",
+            ids,
+            index=min(1, len(ids) - 1),
+            format_func=lambda i: checkpoint_label(i, branch_of, names),
+            key=f"compare_{ids[0]}",
+        )
+        old = threads.get_checkpoint(runtime, user, thread, other)
+        new = threads.get_checkpoint(runtime, user, thread, chosen)
+        diff = views.state_diff(old, new)
+        st.caption("From the checkpoint picked here to the one opened above.")
+        for part, title in (
+            ("added", "Messages added"),
+            ("removed", "Messages removed"),
+            ("changed", "Messages changed"),
+            ("values", "Other values changed"),
+        ):
+            st.markdown(f"**{title}** ({len(diff[part])})")
+            if diff[part]:
+                frame = pd.DataFrame(diff[part]).drop(columns=["tool calls"], errors="ignore")
+                st.dataframe(frame.astype(str), hide_index=True)
+
+
+def fork_controls(
+    runtime: Runtime,
+    user: str,
+    thread: str,
+    snapshot: StateSnapshot,
+    then: list[memories.Memory],
+) -> None:
+    """Fork from the opened checkpoint, keeping today's memories or restoring those of then."""
+    st.subheader("Fork from this checkpoint")
     if snapshot.next:
         st.caption(
             f"This checkpoint is in the middle of a turn: after a fork, the chat's retry runs "
             f"{', '.join(snapshot.next)} from here."
         )
+    choice = st.radio(
+        "Memories after the fork", [KEEP_MEMORIES, RESTORE_MEMORIES], key="fork_memories"
+    )
     if st.button("Fork from this checkpoint", key="fork", type="primary"):
         try:
-            threads.fork(runtime, user, thread, chosen)
-        except threads.ThreadNotFound as error:
+            # Memories first: the new branch's first checkpoint then has the restored ones.
+            restored = restore_memories(runtime, user, then) if choice == RESTORE_MEMORIES else 0
+            threads.fork(runtime, user, thread, snapshot.config["configurable"]["checkpoint_id"])
+        except (threads.ThreadNotFound, memories.MemoryValidationError) as error:
             st.error(f"Nothing was forked. {escape_inline(str(error))}")
             return
-        cursors.clear()
-        flash(
-            f"Forked at step {snapshot.metadata.get('step')}: the conversation now continues "
-            "from there (its later checkpoints stay in the history).",
-            link=page_link_args(CHAT_PAGE, "Continue this conversation in the chat", user, thread),
+        said = (
+            f"memories restored as they were then ({restored} change(s), undoable in the "
+            "Memories tab)"
+            if choice == RESTORE_MEMORIES
+            else "today's memories kept"
         )
+        done = f"Forked at step {snapshot.metadata.get('step')}; {said}."
+        st.session_state["forked"] = ("fork", done)
+        flash(done)
+        st.query_params.pop(CHECKPOINT_PARAM, None)
+        st.rerun()
+    show_forked("fork", user, thread)
+
+
+def show_forked(control: str, user: str, thread: str) -> None:
+    """The fork's confirmation beside the control that made it, with the way to the chat."""
+    where, done = st.session_state.get("forked", (None, ""))
+    if where == control:
+        del st.session_state["forked"]
+        st.success(done, icon=":material/call_split:")
+        chat_link(user, thread, "Continue this conversation in the chat")
+
+
+def continue_branch(runtime: Runtime, user: str, thread: str) -> str:
+    """Let the agent answer from an edited state that is mid-turn; say how that went."""
+    if not threads.get_state(runtime, user, thread).next:
+        return "; continue it in the chat."
+    with st.spinner("The agent answers from the edited state…"):
+        try:
+            said = "".join(e for e in chat.resume(runtime, user, thread) if isinstance(e, str))
+        except Exception as error:  # one line here; the chat's Retry runs the turn again
+            return f"; the agent could not answer ({escape_inline(error)}): Retry in the chat."
+    return f"; the agent answered: “{escape_inline(said[:120])}”"
+
+
+def restore_memories(runtime: Runtime, user: str, then: list[memories.Memory]) -> int:
+    """Make the user's memories what they were then, as one recorded inspector change."""
+    now = memories.list_memories(runtime.store, user)
+    changes = memories_as_of.restore_changes(then, now)
+    memories.apply_changes(runtime.store, user, changes, source="inspector")
+    reset_editor(user)
+    return len(changes)
+
+
+def edit_and_fork(runtime: Runtime, user: str, thread: str, snapshot: StateSnapshot) -> None:
+    """Change or remove one message at this checkpoint, and continue from that as a new branch."""
+    shown = snapshot.values.get("messages", [])
+    if not shown:
+        return
+    show_forked("edit", user, thread)
+    with st.expander("Edit a message, then fork"):
+        rows = {row["id"]: row for row in views.message_rows(shown)}
+        picked = st.selectbox(
+            "Message",
+            list(reversed(rows)),
+            format_func=lambda i: f"#{rows[i]['#']} {rows[i]['role']}: {rows[i]['content'][:70]}",
+            key=f"edit_pick_{snapshot.config['configurable']['checkpoint_id']}",
+        )
+        text = st.text_area("New text", value=rows[picked]["content"], key=f"edit_text_{picked}")
+        checkpoint = snapshot.config["configurable"]["checkpoint_id"]
+        with st.container(horizontal=True):
+            edit = st.button("Fork with this text", key="edit_fork", type="primary")
+            remove = st.button("Fork without this message", key="remove_fork")
+        if not (edit or remove):
+            return
+        try:
+            threads.fork_with_edit(
+                runtime, user, thread, checkpoint, picked, None if remove else text
+            )
+        except (threads.ThreadNotFound, ValueError) as error:
+            st.error(f"Nothing was forked. {escape_inline(str(error))}")
+            return
+        what = "without message" if remove else "with an edited message"
+        done = f"Forked at step {snapshot.metadata.get('step')} {what} #{rows[picked]['#']}"
+        done += continue_branch(runtime, user, thread)
+        st.session_state["forked"] = ("edit", done)
+        flash(done)
         st.rerun()
 
 
@@ -249,11 +491,110 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
 
 def memories_tab(runtime: Runtime, user: str) -> None:
     """The user's memories: table, recall preview, history, export and import."""
-    stored = memories.list_memories(runtime.store, user)  # read once, shown three ways
+    stored = memories.list_memories(runtime.store, user)  # read once, shown four ways
+    events = memories.history(runtime.store, user)
+    memory_list(runtime, user, stored, events)
     memory_editor(runtime, user, stored)
     recall_preview(runtime, user)
-    change_history(runtime, user, len(stored))
+    change_history(runtime, user, len(stored), events)
     export_and_import(runtime, user, stored)
+
+
+def memory_list(
+    runtime: Runtime,
+    user: str,
+    stored: list[memories.Memory],
+    events: list[memories.HistoryEvent],
+) -> None:
+    """Each memory as a sentence, with its source, age and the turn that wrote it; delete."""
+    st.subheader(f"Memories ({len(stored)})")
+    query = st.text_input(
+        "Search memories", key=f"memory_search_{user}", placeholder="words in a memory"
+    )
+    wanted = st.query_params.get(MEMORY_PARAM)
+    needle = query.strip().lower()
+    shown = [m for m in stored if not needle or needle in f"{m.content} {m.context}".lower()]
+    shown.sort(key=lambda m: m.key != wanted)  # the memory a link asked for comes first
+    writers = provenance.latest_writers(events)
+    with st.container(key="memory_list"):
+        for memory in shown:
+            memory_item(
+                runtime, user, memory, writers.get(memory.key), events, memory.key == wanted
+            )
+    if needle and not shown:
+        st.caption("No memory contains that text.")
+    if stored and st.button(
+        f"Delete all {len(stored)} memories", key="delete_all", icon=":material/delete_forever:"
+    ):
+        st.session_state["confirm_delete_all"] = True
+    if stored and st.session_state.get("confirm_delete_all"):
+        confirm_delete_all(runtime, user, stored)
+
+
+def memory_item(
+    runtime: Runtime,
+    user: str,
+    memory: memories.Memory,
+    writer: memories.HistoryEvent | None,
+    events: list[memories.HistoryEvent],
+    linked: bool,
+) -> None:
+    """One memory: its text (inert), where it came from, its versions, and a delete button."""
+    with st.container(border=True, key=f"memory_item_{memory.key}"):
+        st.markdown(escape_inline(memory.content))
+        st.caption(
+            f"by {memory.source} · updated {views.ago(memory.updated_at)}"
+            + (f" · {escape_inline(memory.context)}" if memory.context else "")
+        )
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if writer and writer.thread_id and writer.checkpoint_id:
+                checkpoint_link(
+                    user, writer.thread_id, writer.checkpoint_id, "Turn that wrote this"
+                )
+            if st.button("Delete", key=f"delete_{memory.key}", icon=":material/delete:"):
+                memories.delete_memory(runtime.store, user, memory.key, source="inspector")
+                reset_editor(user)
+                flash(f"Deleted “{escape_inline(memory.content)}”; Undo in the change history.")
+                st.rerun()
+        versions = provenance.versions(events, memory.key)
+        if len(versions) > 1 or linked:
+            with st.expander(f"History of this memory ({len(versions)} changes)", expanded=linked):
+                for n, version in enumerate(versions, start=1):
+                    action = f"undo → {version.action}" if version.undo else version.action
+                    st.caption(f"{n}. {version.at[:19]} · {action} by {version.source}")
+                    st.text(version.content)
+                    if version.thread_id and version.checkpoint_id:
+                        checkpoint_link(
+                            user, version.thread_id, version.checkpoint_id, f"Open turn {n}"
+                        )
+
+
+def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
+    """Ask once more, beside the button, before deleting everything (Undo restores each one)."""
+    st.warning(
+        f"Delete all {len(stored)} memories of {escape_inline(user)}? The agent forgets them at "
+        "once; each one can still be restored from the change history.",
+        icon=":material/warning:",
+    )
+    with st.container(horizontal=True):
+        confirmed = st.button(
+            f"Yes, delete all {len(stored)}", type="primary", key="delete_all_confirm"
+        )
+        if st.button("Cancel", key="delete_all_cancel"):
+            st.session_state.pop("confirm_delete_all", None)
+            st.rerun()
+    if not confirmed:
+        return
+    st.session_state.pop("confirm_delete_all", None)
+    changes = [memories.Change("delete", m.key, expected_updated_at=m.updated_at) for m in stored]
+    try:
+        memories.apply_changes(runtime.store, user, changes, source="inspector")
+    except memories.MemoryValidationError as error:
+        st.error(f"Nothing was deleted. {escape_inline(str(error))}")
+        return
+    reset_editor(user)
+    flash(f"Deleted all {len(stored)} memories; Undo in the change history restores each.")
+    st.rerun()
 
 
 def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
@@ -262,8 +603,8 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
     The shown frame is frozen while edits are pending, so the editor's row positions always
     refer to the rows they were made on.
     """
-    st.subheader("Memories")
-    st.caption("Edit content and context, add or delete rows, then save: all rows or none.")
+    st.subheader("Edit as a table")
+    st.caption("For bulk edits: change content and context, add or delete rows, then save all.")
     version = st.session_state.setdefault(f"editor_version_{user}", 0)
     editor_key = f"memory_editor_{user}_{version}"
     pending = memory_table.has_edits(st.session_state.get(editor_key))
@@ -291,6 +632,13 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
                 "context": st.column_config.TextColumn(width="medium"),
                 "key": st.column_config.TextColumn(width="small"),
             },
+        )
+    if pending:
+        st.markdown("**Unsaved edits** (Save writes these, Discard drops them)")
+        st.dataframe(
+            memory_table.pending_cells(shown, st.session_state.get(editor_key)),
+            hide_index=True,
+            key="pending_cells",
         )
     with st.container(horizontal=True):
         save = st.button("Save changes", type="primary", disabled=not pending, key="save_memories")
@@ -341,10 +689,11 @@ def recall_preview(runtime: Runtime, user: str) -> None:
         )
 
 
-def change_history(runtime: Runtime, user: str, stored_count: int) -> None:
+def change_history(
+    runtime: Runtime, user: str, stored_count: int, events: list[memories.HistoryEvent]
+) -> None:
     """Every memory change, newest first, with undo."""
     st.subheader("Change history")
-    events = memories.history(runtime.store, user)
     if not events:
         st.caption("No memory has been written for this user yet.")
         return
@@ -376,7 +725,9 @@ def change_history(runtime: Runtime, user: str, stored_count: int) -> None:
             st.error(f"Nothing was changed. {escape_inline(str(error))}")
             return
         reset_editor(user)
-        flash(f"Undone: memory {write.key} {UNDONE[write.action]}.")
+        shown = write.after or write.before
+        content = escape_inline(shown.content if shown else write.key)
+        flash(f"Undone: “{content}” {UNDONE[write.action]}.")
         st.rerun()
 
 
@@ -466,10 +817,10 @@ with st.sidebar:
 st.caption(f"User **{escape_inline(user)}** · conversation {code_span(thread or 'none yet')}")
 show_flash()
 # Bound to the URL (?tab=Memories): the open tab survives reruns and links, and only it runs.
-state, history, memory = st.tabs(
-    ["State", "History", "Memories"], key=TAB_PARAM, bind="query-params"
+state, calls, history, memory = st.tabs(
+    ["State", "Model calls", "History", "Memories"], key=TAB_PARAM, bind="query-params"
 )
-for tab, show in ((state, state_tab), (history, history_tab)):
+for tab, show in ((state, state_tab), (calls, model_calls_tab), (history, history_tab)):
     if tab.open:
         with tab:
             if thread:

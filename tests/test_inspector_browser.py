@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -58,6 +59,7 @@ def _cell_point(page, text: str) -> tuple[float, float]:
     """Where a cell is drawn: the grid is a canvas, so from its row number and the grid's box."""
     column, row = map(int, _cell(page, text).get_attribute("id").split("-")[-2:])
     assert column == 1, "content is the first column after the row markers"
+    page.locator(".st-key-memory_table").scroll_into_view_if_needed()  # below the memory list
     grid = page.locator(".st-key-memory_table canvas").first.bounding_box()
     return grid["x"] + ROW_MARKER + 40, grid["y"] + ROW_HEIGHT * (row + 1.5)
 
@@ -99,6 +101,7 @@ def _open_memories(page) -> None:
 
 
 def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) -> None:
+    page.set_default_timeout(60_000)  # two busy cores
     with LiveApp(tmp_path / "data") as app:
         page.goto(f"{app.url}/?user=zed")
         _chat(page, "My name is Zed and I love sailing")
@@ -156,6 +159,7 @@ def test_every_inspector_address_opens_the_inspector_with_its_parameters(
     page, tmp_path: Path
 ) -> None:
     """``/inspector`` is the page's address; ``/Inspector`` (older links) still works."""
+    page.set_default_timeout(60_000)  # two busy cores
     with LiveApp(tmp_path / "data") as app:
         page.goto(f"{app.url}/?user=zed")
         _chat(page, "I love sailing")
@@ -176,3 +180,145 @@ def test_every_inspector_address_opens_the_inspector_with_its_parameters(
         page.get_by_test_id("stChatInputTextArea").wait_for()
         assert urlparse(page.url).path == "/"
         assert parse_qs(urlparse(page.url).query)["thread"] == [thread]
+
+
+# ---- the inspector as a debugger ----------------------------------------------------------
+
+
+def _shot(page, tmp_path: Path, name: str) -> None:
+    """A full-page screenshot to look at (``INSPECTOR_SCREENSHOTS`` keeps them after the run)."""
+    folder = Path(os.environ.get("INSPECTOR_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _seed(data_dir: Path, *texts: str, thread: str = "t1") -> None:
+    """Turns made before the browser opens, through the same core the chat page calls."""
+    runtime = open_runtime(data_dir)
+    try:
+        for text in texts:
+            list(chat.send(runtime, "zed", thread, text))
+    finally:
+        runtime.close()
+
+
+def _pick(page, label: str, option: str) -> None:
+    """Choose the option containing ``option`` in the selectbox labelled ``label``."""
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
+    box.click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    settled(page)
+
+
+def _toast_in_view(page, text: str) -> None:
+    """A confirmation is a toast the person sees wherever the page is scrolled."""
+    toast = page.get_by_test_id("stToast").filter(has_text=text)
+    expect(toast).to_be_visible()
+    box = toast.bounding_box()
+    height = page.viewport_size["height"]
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+
+
+def _grid_has(page, scope: str, text: str) -> None:
+    """A cell of the dataframe inside ``scope`` (a keyed container) with exactly this text."""
+    cells = page.locator(f"{scope} table[role=grid] [role=gridcell]")
+    cells.filter(has_text=re.compile(f"^{re.escape(text)}$")).first.wait_for(state="attached")
+
+
+def test_a_fork_shows_as_a_branch_and_can_bring_back_the_memories_of_then(
+    page, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    _seed(data, "I live in Porto", "I live in Lisbon")
+    page.set_default_timeout(60_000)  # the History tab on two busy cores
+    with LiveApp(data) as app:
+        page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=History")
+        page.get_by_text("Open a checkpoint").wait_for()
+        _pick(page, "Checkpoint", "I'll remember that you live in Porto")
+        then = page.get_by_test_id("stDataFrame").filter(has_text="User lives in Porto")
+        expect(page.get_by_text("Changed since (1)")).to_be_visible()
+        assert then.count() >= 1
+        page.get_by_text("restore the memories as they were then").click()
+        page.get_by_role("button", name="Fork from this checkpoint").click()
+        _toast_in_view(page, "memories restored as they were then")
+        expect(page.get_by_text("current branch · from the start")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"branch 2 · forked at step 3"))).to_be_visible()
+        _shot(page, tmp_path, "history-after-fork-desktop")
+
+        page.get_by_role("link", name="Continue this conversation in the chat").click()
+        answer = _chat(page, "Where do I live?")
+        assert "Porto" in answer and "Lisbon" not in answer
+
+
+def test_a_memory_note_and_its_provenance_link_open_the_turn_that_wrote_it(
+    browser, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with LiveApp(tmp_path / "data") as app:
+            page.goto(f"{app.url}/?user=zed")
+            _chat(page, "I live in Porto")
+            _chat(page, "I live in Lisbon")
+            page.get_by_role("link", name="Open this memory").last.click()
+            page.wait_for_url(re.compile(r"tab=Memories.*memory=|memory=.*tab=Memories"))
+            item = page.locator("[class*='st-key-memory_item_']").first
+            expect(item.get_by_text("User lives in Lisbon", exact=True).first).to_be_visible()
+            expect(item.get_by_text("History of this memory (2 changes)")).to_be_visible()
+            _shot(page, tmp_path, "memories-narrow")
+            item.get_by_role("link", name="Open turn 1").click()
+            page.wait_for_url(re.compile(r"checkpoint="))
+            state = page.get_by_role("tabpanel", name="History").get_by_test_id("stChatMessage")
+            state.get_by_text("I live in Porto", exact=True).first.wait_for()
+            expect(state.get_by_text("I live in Lisbon", exact=True)).to_have_count(0)
+            _shot(page, tmp_path, "provenance-checkpoint-narrow")
+    finally:
+        context.close()
+
+
+def test_delete_all_asks_then_deletes_and_the_toast_is_in_view(browser, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _seed(data, "My name is Zed and I love sailing")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with LiveApp(data) as app:
+            page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=Memories")
+            page.get_by_role("button", name="Delete all 2 memories").click()
+            page.get_by_role("button", name="Yes, delete all 2").click()
+            _toast_in_view(page, "Deleted all 2 memories")
+            expect(page.locator("[class*='st-key-memory_item_']")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_editing_a_message_forks_and_the_agent_answers_the_edited_one(page, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _seed(data, "I live in Porto")
+    page.set_default_timeout(60_000)  # the History tab on two busy cores
+    with LiveApp(data) as app:
+        page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=History")
+        _pick(page, "Checkpoint", "step 0 ")
+        page.get_by_text("Edit a message, then fork").click()
+        page.get_by_label("New text").fill("I live in Faro")
+        page.get_by_label("New text").press("Tab")  # the text is committed, the page reruns
+        settled(page)
+        page.get_by_role("button", name="Fork with this text").click()
+        _toast_in_view(page, "the agent answered")
+        expect(
+            page.get_by_text(re.compile(r"branch starts: edited copy of step 0"))
+        ).to_be_attached()
+        _shot(page, tmp_path, "edit-then-fork-desktop")
+        page.get_by_role("tab", name="Model calls").click()
+        page.get_by_text("Call 1 of 2").wait_for()
+        expect(page.get_by_text("asked for 1 tool call(s): upsert_memory")).to_be_visible()
+        _shot(page, tmp_path, "model-calls-desktop")
+    runtime = open_runtime(data)
+    try:
+        assert {m.content for m in memories.list_memories(runtime.store, "zed")} == {
+            "User lives in Faro"
+        }
+    finally:
+        runtime.close()

@@ -68,8 +68,6 @@ def test_it_opens_on_the_user_and_thread_in_the_url(seeded: Runtime) -> None:
     assert at.selectbox(key="inspect_thread_zed").value == "t1"
     assert _roles(at) == ["human", "ai", "tool", "tool", "ai"]
     assert at.text[0].value == "My name is Zed and I love sailing"
-    prompt = at.code[0].value
-    assert "User loves sailing (context:" in prompt and "relevance:" in prompt
     assert at.query_params["thread"] == "t1"
 
 
@@ -206,3 +204,107 @@ def _roles(at: AppTest) -> list[str]:
 
 def _frame_with(at: AppTest, column: str):
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_the_model_calls_tab_shows_the_deciding_call_and_the_confirmation(seeded: Runtime) -> None:
+    at = _open(thread="t1", tab="Model calls")
+    deciding, confirming = (c.value for c in at.code)
+    assert "User loves sailing" not in deciding  # the call that decided to save it
+    assert "User loves sailing (context:" in confirming
+    assert at.dataframe[1].value["tool"].tolist() == ["upsert_memory", "upsert_memory"]
+    assert not at.warning
+
+
+def test_a_prompt_without_user_info_is_warned_about(seeded: Runtime) -> None:
+    list(chat.send(seeded, "zed", "t3", "I love tea", system_prompt="You are terse. {time}"))
+    at = _open(thread="t3", tab="Model calls")
+    assert "no {user_info} slot" in at.warning[0].value
+
+
+def test_the_history_tab_shows_branches_after_a_fork(seeded: Runtime) -> None:
+    step_one = next(
+        s for s in threads.get_history(seeded, "zed", "t1", limit=100) if s.metadata["step"] == 1
+    )
+    threads.fork(seeded, "zed", "t1", step_one.config["configurable"]["checkpoint_id"])
+    at = _open(thread="t1", tab="History")
+    titles = [e.label for e in at.expander if "branch" in e.label]
+    assert titles[0].startswith("current branch · from the start")
+    assert titles[1].startswith("branch 2 · forked at step 1 (model calls upsert_memory")
+    at.text_input(key="history_find_t1").input("sailing").run()
+    found = [w for d in at.dataframe if "what" in d.value.columns for w in d.value["what"]]
+    assert found and all("sailing" in w.lower() for w in found)
+
+
+def test_forking_can_restore_the_memories_of_then_and_says_so(seeded: Runtime) -> None:
+    history = threads.get_history(seeded, "zed", "t1", limit=100)
+    before_saving = next(s for s in history if s.metadata["step"] == 0)
+    at = _open(thread="t1", tab="History")
+    picker = next(s for s in at.selectbox if s.label == "Checkpoint")
+    picker.select(before_saving.config["configurable"]["checkpoint_id"]).run()
+    assert "No memory" not in " ".join(c.value for c in at.caption)
+    changed = _frame_with(at, "change")
+    assert sorted(changed["change"]) == ["added since", "added since"]
+    at.radio(key="fork_memories").set_value("restore the memories as they were then").run()
+    at.button(key="fork").click().run()
+    assert "memories restored as they were then (2 change(s)" in at.toast[0].value
+    assert "memories restored" in at.success[0].value  # also beside the Fork button
+    assert memories.list_memories(seeded.store, "zed") == []
+    assert {e.source for e in memories.history(seeded.store, "zed")[:2]} == {"inspector"}
+
+
+def test_a_memory_links_to_the_turn_that_wrote_it(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    links = [p for p in at.page_link if p.label == "Turn that wrote this"]
+    assert len(links) == 2
+    [event] = [e for e in memories.history(seeded.store, "zed") if "sailing" in e.after["content"]]
+    wanted = f"user=zed&thread=t1&tab=History&checkpoint={event.checkpoint_id}"
+    assert wanted in [link.query_string for link in links]
+
+    at = _open(thread="t1", tab="History")
+    at.query_params["checkpoint"] = event.checkpoint_id
+    at.run()
+    assert next(s for s in at.selectbox if s.label == "Checkpoint").value == event.checkpoint_id
+    assert "My name is Zed and I love sailing" in [t.value for t in at.text]
+
+
+def test_delete_all_asks_first_then_deletes_every_memory(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    at.button(key="delete_all").click().run()
+    assert len(memories.list_memories(seeded.store, "zed")) == 2  # nothing yet: it asks
+    at.button(key="delete_all_confirm").click().run()
+    assert "Deleted all 2 memories" in at.toast[0].value
+    assert memories.list_memories(seeded.store, "zed") == []
+
+
+def test_undo_names_the_content_and_is_listed_as_an_undo(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    sail = _key_of(seeded.store, "User loves sailing")
+    at.button(key=f"delete_{sail}").click().run()
+    assert "Deleted “User loves sailing”" in at.toast[0].value
+    at.button(key="undo").click().run()
+    assert "Undone: “User loves sailing” restored." in at.toast[0].value
+    assert _frame_with(at, "undoes")["action"].iloc[0] == "undo → create"
+
+
+def test_unsaved_edits_are_listed_cell_by_cell(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    at.session_state[EDITOR] = {
+        "edited_rows": {0: {"context": "said twice"}},
+        "added_rows": [],
+        "deleted_rows": [1],
+    }
+    at.run()
+    pending = _frame_with(at, "stored")
+    assert pending[["row", "column", "new"]].values.tolist() == [
+        ["2", "(row)", "deleted"],
+        ["1", "context", "said twice"],
+    ]
+
+
+def test_conversations_with_one_title_can_be_told_apart(seeded: Runtime) -> None:
+    list(chat.send(seeded, "zed", "t3", "What do you know about me?"))
+    at = _open(thread="t2")
+    picker = at.selectbox(key="inspect_thread_zed")
+    labels = picker.options
+    assert len(set(labels)) == len(labels) == 3
+    assert all(" · " in label for label in labels)

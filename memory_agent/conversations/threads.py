@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
@@ -26,6 +26,23 @@ _PAGE = 500
 
 class ThreadNotFound(LookupError):
     """No such conversation for this user (also when it belongs to someone else)."""
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """One checkpoint as the history tree needs it, read without rebuilding its whole state.
+
+    ``wrote`` is what the steps run from this checkpoint wrote (so its child gained them);
+    ``edited`` says a checkpoint made by ``update_state`` changed the messages it copied.
+    """
+
+    checkpoint_id: str
+    parent_id: str | None
+    step: int | None
+    source: str | None
+    created_at: str
+    wrote: tuple[BaseMessage, ...] = ()
+    edited: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,6 +227,75 @@ def fork(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> 
     return runtime.graph.update_state(config, None)
 
 
+def checkpoint_records(runtime: Runtime, user_id: str, thread_id: str) -> list[CheckpointRecord]:
+    """Every checkpoint of the thread, every branch, newest first: the history tree's data.
+
+    In process this reads the saver's checkpoint list and pending writes (a 100-turn thread's 368
+    checkpoints in ~70 ms); rebuilding each state with ``get_state_history`` took ~3.4 s. Only a
+    fork's state is rebuilt, to tell an edited copy from a plain one. A LangGraph Server has no
+    such list, so there each checkpoint's state is read.
+    """
+    get_thread(runtime, user_id, thread_id)
+    config = thread_config(user_id, thread_id, checkpoint_ns="")
+    if not hasattr(runtime.checkpointer, "list"):
+        return _records_from_history(list(runtime.graph.get_state_history(config)))
+    records = []
+    # Read the whole list first: the saver holds its lock while the list is being iterated.
+    for saved in list(runtime.checkpointer.list(config)):
+        parent_id = (saved.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        wrote = [
+            message
+            for _task, channel, value in saved.pending_writes or []
+            if channel == "messages"
+            for message in (value if isinstance(value, list) else [value])
+            if isinstance(message, BaseMessage)
+        ]
+        source = saved.metadata.get("source")
+        checkpoint_id = saved.config["configurable"]["checkpoint_id"]
+        records.append(
+            CheckpointRecord(
+                checkpoint_id=checkpoint_id,
+                parent_id=parent_id,
+                step=saved.metadata.get("step"),
+                source=source,
+                created_at=saved.checkpoint["ts"],
+                wrote=tuple(wrote),
+                edited=source in ("update", "fork")
+                and parent_id is not None
+                and _messages_at(runtime, user_id, thread_id, checkpoint_id)
+                != _messages_at(runtime, user_id, thread_id, parent_id),
+            )
+        )
+    return records
+
+
+def fork_with_edit(
+    runtime: Runtime,
+    user_id: str,
+    thread_id: str,
+    checkpoint_id: str,
+    message_id: str,
+    text: str | None,
+) -> RunnableConfig:
+    """Branch the thread at a checkpoint with one message changed to ``text`` (or removed).
+
+    Only the text changes: the message keeps its id, role and tool calls, so the edited state
+    is a valid conversation the graph continues from as a new branch.
+    """
+    snapshot = get_checkpoint(runtime, user_id, thread_id, checkpoint_id)
+    target = next((m for m in snapshot.values.get("messages", []) if m.id == message_id), None)
+    if target is None:
+        raise ThreadNotFound(f"No message {message_id!r} at checkpoint {checkpoint_id!r}.")
+    if text is None:
+        update: BaseMessage = RemoveMessage(id=message_id)
+    elif not text.strip():
+        raise ValueError("An edited message must not be empty; remove it instead.")
+    else:
+        update = target.model_copy(update={"content": text})
+    config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id, checkpoint_ns="")
+    return runtime.graph.update_state(config, {"messages": [update]})
+
+
 def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:
     """Every field of a ``StateSnapshot`` as JSON-ready data, messages included."""
     return {
@@ -242,6 +328,42 @@ def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:
 def snapshot_as_json(snapshot: StateSnapshot) -> str:
     """The full state snapshot as JSON, for download and the command line."""
     return json.dumps(snapshot_as_dict(snapshot), indent=2, ensure_ascii=False, default=str)
+
+
+def _messages_at(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> list:
+    """The messages of one checkpoint (read only for forks, which are few)."""
+    config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
+    return list(runtime.graph.get_state(config).values.get("messages", []))
+
+
+def _records_from_history(snapshots: list[StateSnapshot]) -> list[CheckpointRecord]:
+    """Checkpoint records from full snapshots: what each one's child gained is a diff of ids."""
+    by_id = {s.config["configurable"]["checkpoint_id"]: s for s in snapshots}
+    children: dict[str, StateSnapshot] = {}
+    for snapshot in snapshots:
+        parent = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        if parent and snapshot.metadata.get("source") not in ("update", "fork"):
+            children[parent] = snapshot
+    records = []
+    for checkpoint_id, snapshot in by_id.items():
+        mine = snapshot.values.get("messages", [])
+        parent = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        child = children.get(checkpoint_id)
+        known = {m.id for m in mine}
+        wrote = [m for m in child.values.get("messages", []) if m.id not in known] if child else []
+        before = by_id[parent].values.get("messages", []) if parent in by_id else []
+        records.append(
+            CheckpointRecord(
+                checkpoint_id=checkpoint_id,
+                parent_id=parent,
+                step=snapshot.metadata.get("step"),
+                source=snapshot.metadata.get("source"),
+                created_at=snapshot.created_at or "",
+                wrote=tuple(wrote),
+                edited=snapshot.metadata.get("source") in ("update", "fork") and mine != before,
+            )
+        )
+    return records
 
 
 def _message_dict(message: BaseMessage) -> dict[str, Any]:

@@ -78,12 +78,48 @@ def changes_from_editor(shown: pd.DataFrame, editor_state: Mapping[str, Any]) ->
     return changes
 
 
+def pending_cells(shown: pd.DataFrame, editor_state: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Every unsaved edit, cell by cell, so people see what Save will write before they save.
+
+    The grid draws edited cells like the others; this lists each one: the row, the column, the
+    stored text and the new text (an added row shows its cells, a deleted row says so).
+    """
+    state = editor_state or _EMPTY_EDITS
+    rows = []
+    for raw in state.get("deleted_rows") or []:
+        if 0 <= int(raw) < len(shown):
+            before = shown.at[int(raw), "content"]
+            rows.append(
+                {"row": int(raw) + 1, "column": "(row)", "stored": before, "new": "deleted"}
+            )
+    for raw, edits in sorted((state.get("edited_rows") or {}).items(), key=lambda e: int(e[0])):
+        position = int(raw)
+        for column, value in edits.items():
+            if 0 <= position < len(shown) and column in shown.columns:
+                stored = shown.at[position, column]
+                if _text(value) != stored:
+                    rows.append(
+                        {
+                            "row": position + 1,
+                            "column": column,
+                            "stored": stored,
+                            "new": _text(value),
+                        }
+                    )
+    for number, row in enumerate(state.get("added_rows") or [], start=1):
+        for column, value in row.items():
+            rows.append(
+                {"row": f"new {number}", "column": column, "stored": "", "new": _text(value)}
+            )
+    return pd.DataFrame(rows, columns=["row", "column", "stored", "new"]).astype(str)
+
+
 def history_frame(events: Sequence[HistoryEvent]) -> pd.DataFrame:
     """The change history as a table, newest first, with content before and after each change."""
     rows = [
         {
             "time": event.at,
-            "action": event.action,
+            "action": f"undo → {event.action}" if event.undo_of else event.action,
             "by": event.source,
             "key": event.memory_key,
             "before": (event.before or {}).get("content", ""),

@@ -7,7 +7,9 @@ copy, so what the inspector shows is what LangGraph holds.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
@@ -54,6 +56,73 @@ def checkpoint_rows(
     ]
 
 
+def state_diff(old: StateSnapshot, new: StateSnapshot) -> dict[str, list[dict[str, Any]]]:
+    """What differs from one checkpoint's state to another's: messages added, removed, changed.
+
+    Messages are matched by id (``add_messages`` keys them so); any other value is compared
+    whole, and a different ``next`` is listed as a changed value.
+    """
+    before = {m.id: m for m in old.values.get("messages", [])}
+    after = {m.id: m for m in new.values.get("messages", [])}
+    rows_after = {row["id"]: row for row in message_rows(list(after.values()))}
+    rows_before = {row["id"]: row for row in message_rows(list(before.values()))}
+    changed_values = [
+        {
+            "value": name,
+            "before": _plain(old.values.get(name)),
+            "after": _plain(new.values.get(name)),
+        }
+        for name in sorted((old.values.keys() | new.values.keys()) - {"messages"})
+        if old.values.get(name) != new.values.get(name)
+    ]
+    if tuple(old.next) != tuple(new.next):
+        changed_values.append({"value": "next", "before": list(old.next), "after": list(new.next)})
+    return {
+        "added": [rows_after[i or ""] for i in after if i not in before],
+        "removed": [rows_before[i or ""] for i in before if i not in after],
+        "changed": [
+            {
+                "id": i,
+                "before": rows_before[i or ""]["content"],
+                "after": rows_after[i or ""]["content"],
+            }
+            for i in after
+            if i in before and _comparable(before[i]) != _comparable(after[i])
+        ],
+        "values": changed_values,
+    }
+
+
+def thread_labels(threads: Sequence[Any], now: datetime | None = None) -> dict[str, str]:
+    """A distinct label per conversation: its title and when it was last active.
+
+    Three chats titled "what do you know about me?" differ by date; two of the same minute
+    also get the start of their id.
+    """
+    labels = {t.thread_id: f"{t.title or 'Untitled'} · {_when(t.updated_at, now)}" for t in threads}
+    repeated = Counter(labels.values())
+    return {
+        thread_id: f"{label} · {thread_id[:6]}" if repeated[label] > 1 else label
+        for thread_id, label in labels.items()
+    }
+
+
+def ago(iso: str, now: datetime | None = None) -> str:
+    """How long ago an ISO time was, as people say it ("5 min ago", "3 days ago")."""
+    try:
+        then = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    then = then if then.tzinfo else then.replace(tzinfo=UTC)
+    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "min")):
+        if seconds >= size:
+            count = seconds // size
+            plural = "s" if count > 1 and unit != "min" else ""
+            return f"{count} {unit}{plural} ago"
+    return "just now"
+
+
 def graph_dot(graph: Graph, active: Sequence[str] = ()) -> str:
     """The compiled graph in Graphviz DOT; nodes in ``active`` (the state's ``next``) are filled.
 
@@ -85,6 +154,24 @@ def _writer(snapshot: StateSnapshot, parent: StateSnapshot | None) -> str:
     if source in ("update", "fork"):
         return "(update_state: fork)"
     return ", ".join(parent.next) if parent else "(older than this page)"
+
+
+def _when(iso: str, now: datetime | None) -> str:
+    """A date people read at a glance: the time today, else the day and time."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    today = (now or datetime.now(UTC)).date()
+    return moment.strftime("%H:%M" if moment.date() == today else "%b %d, %H:%M")
+
+
+def _comparable(message: BaseMessage) -> tuple[Any, Any]:
+    return message.content, _tool_calls(message)
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
 
 
 def _tool_calls(message: BaseMessage) -> list[dict[str, Any]]:

@@ -73,6 +73,8 @@ class HistoryEvent:
     after: dict[str, Any] | None
     thread_id: str | None = None
     undo_of: str | None = None
+    checkpoint_id: str | None = None
+    """The checkpoint the agent's turn ran from when it made the change: its provenance."""
 
 
 @dataclass(frozen=True)

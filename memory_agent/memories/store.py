@@ -79,6 +79,7 @@ def upsert_memory(
     *,
     key: str | None = None,
     thread_id: str | None = None,
+    checkpoint_id: str | None = None,
     source: Source = "agent",
 ) -> MemoryWrite:
     """Create a memory, or update the one with ``key`` in place. The agent's tool calls this.
@@ -92,11 +93,19 @@ def upsert_memory(
         action = "update" if existing else "create"
         known = {existing.key: existing} if existing else {}
         change = Change(action, key, content, context)
-        return _commit(store, user_id, [change], source, thread_id, known)[0]
+        return _commit(
+            store, user_id, [change], source, thread_id, known, checkpoint_id=checkpoint_id
+        )[0]
 
 
 def delete_memory(
-    store: BaseStore, user_id: str, key: str, *, source: Source, thread_id: str | None = None
+    store: BaseStore,
+    user_id: str,
+    key: str,
+    *,
+    source: Source,
+    thread_id: str | None = None,
+    checkpoint_id: str | None = None,
 ) -> MemoryWrite:
     """Delete one memory; ``thread_id`` names the conversation that asked (the agent's tool)."""
     with _writer(store, user_id):
@@ -104,7 +113,15 @@ def delete_memory(
         if existing is None:
             raise MemoryValidationError(f"No memory with key {key!r} for user {user_id!r}.")
         change = Change("delete", key)
-        return _commit(store, user_id, [change], source, thread_id, {key: existing})[0]
+        return _commit(
+            store,
+            user_id,
+            [change],
+            source,
+            thread_id,
+            {key: existing},
+            checkpoint_id=checkpoint_id,
+        )[0]
 
 
 def apply_changes(
@@ -216,6 +233,7 @@ def _commit(
     thread_id: str | None,
     current: Mapping[str, Memory],
     undo_of: str | None = None,
+    checkpoint_id: str | None = None,
 ) -> list[MemoryWrite]:
     """Validate every change against ``current``, then write them all in one store batch."""
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
@@ -235,6 +253,7 @@ def _commit(
             after=value,
             thread_id=thread_id,
             undo_of=undo_of,
+            checkpoint_id=checkpoint_id,
         )
         event_value = asdict(event)
         del event_value["id"]

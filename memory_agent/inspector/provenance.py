@@ -1,0 +1,52 @@
+"""Where each memory came from: every version, and the conversation turn that wrote it.
+
+A history event written by the agent names its thread and the checkpoint its turn ran from
+(the state holding the user's message and the model's tool call), so each version links to the
+exact moment of the conversation that made the agent believe it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memory_agent.memories import HistoryEvent
+
+
+@dataclass(frozen=True)
+class Version:
+    """One change to a memory: what it said after, who made it, and where."""
+
+    action: str
+    at: str
+    content: str
+    source: str
+    thread_id: str | None
+    checkpoint_id: str | None
+    undo: bool
+
+
+def versions(events: Sequence[HistoryEvent], key: str) -> list[Version]:
+    """Every change to the memory ``key``, oldest first."""
+    mine = sorted((e for e in events if e.memory_key == key), key=lambda e: e.id)
+    return [
+        Version(
+            action=e.action,
+            at=e.at,
+            content=(e.after or e.before or {}).get("content", ""),
+            source=e.source,
+            thread_id=e.thread_id,
+            checkpoint_id=e.checkpoint_id,
+            undo=e.undo_of is not None,
+        )
+        for e in mine
+    ]
+
+
+def latest_writers(events: Sequence[HistoryEvent]) -> dict[str, HistoryEvent]:
+    """For each memory key, the latest change that wrote its current text (not a deletion)."""
+    latest: dict[str, HistoryEvent] = {}
+    for event in sorted(events, key=lambda e: e.id):
+        if event.action != "delete":
+            latest[event.memory_key] = event
+    return latest

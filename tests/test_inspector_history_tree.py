@@ -1,0 +1,128 @@
+"""A forked thread's history as a tree of branches, a diff of two states, and edit-then-fork."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import pytest
+
+from memory_agent import memories
+from memory_agent.conversations import chat, threads
+from memory_agent.inspector import history_tree, views
+from memory_agent.runtime import Runtime
+
+
+@pytest.fixture
+def forked(runtime: Runtime) -> Runtime:
+    """Porto, then Lisbon; then forked back to just after Porto."""
+    list(chat.send(runtime, "zed", "t1", "I live in Porto"))
+    list(chat.send(runtime, "zed", "t1", "I live in Lisbon"))
+    threads.fork(
+        runtime, "zed", "t1", _checkpoint_after(runtime, "I'll remember that you live in Porto")
+    )
+    return runtime
+
+
+def _checkpoint_after(runtime: Runtime, reply: str) -> str:
+    """The checkpoint whose newest message is the agent's reply starting with ``reply``."""
+    for snapshot in threads.get_history(runtime, "zed", "t1", limit=100):
+        last = snapshot.values.get("messages", [])[-1:]
+        if last and last[0].text.startswith(reply) and snapshot.metadata["source"] == "loop":
+            return snapshot.config["configurable"]["checkpoint_id"]
+    raise AssertionError(reply)
+
+
+def _whats(branch: history_tree.Branch, names: dict[str, str]) -> list[str]:
+    return [row["what"] for row in history_tree.rows(branch, names)]
+
+
+def test_a_fork_makes_a_second_branch_and_the_current_one_is_marked(forked: Runtime) -> None:
+    records = threads.checkpoint_records(forked, "zed", "t1")
+    names = history_tree.labels(records)
+    current, old = history_tree.branches(records)
+    assert (current.current, old.current) == (True, False)
+    assert _whats(current, names)[0] == "branch starts: copy of step 3"
+    assert "user: I live in Porto" in _whats(current, names)
+    assert not any("Lisbon" in what for what in _whats(current, names))
+    assert _whats(old, names)[-1] == "user sends: I live in Lisbon"  # where the branch left
+    assert old.forked_from.checkpoint_id == _checkpoint_after(
+        forked, "I'll remember that you live in Porto"
+    )
+    assert "model calls upsert_memory(User lives in Lisbon)" in _whats(old, names)
+    title = history_tree.title(old, names)
+    assert title.startswith(
+        "branch 2 · forked at step 3 (model: I'll remember that you live in Porto"
+    )
+    assert sorted(r.checkpoint_id for b in (current, old) for r in b.checkpoints) == sorted(
+        r.checkpoint_id for r in records
+    )
+
+
+def test_a_server_without_a_checkpoint_list_gives_the_same_tree(forked: Runtime) -> None:
+    """On a LangGraph Server the tree is read from full snapshots; the labels come out the same."""
+    remote_like = dataclasses.replace(
+        forked, checkpointer=SimpleNamespace(get_tuple=forked.checkpointer.get_tuple)
+    )
+    local = history_tree.labels(threads.checkpoint_records(forked, "zed", "t1"))
+    remote = history_tree.labels(threads.checkpoint_records(remote_like, "zed", "t1"))
+    assert remote == local
+
+
+def test_the_diff_of_two_checkpoints_lists_the_messages_added(forked: Runtime) -> None:
+    after_porto = _checkpoint_after(forked, "I'll remember that you live in Porto")
+    after_lisbon = _checkpoint_after(forked, "Thanks for the update")
+    diff = views.state_diff(
+        threads.get_checkpoint(forked, "zed", "t1", after_porto),
+        threads.get_checkpoint(forked, "zed", "t1", after_lisbon),
+    )
+    assert [(row["role"], row["content"][:15]) for row in diff["added"]] == [
+        ("human", "I live in Lisbo"),
+        ("ai", ""),
+        ("tool", "Updated memory "),
+        ("ai", "Thanks for the "),
+    ]
+    assert diff["removed"] == diff["changed"] == diff["values"] == []
+
+
+def test_an_edited_message_continues_as_a_new_branch(runtime: Runtime) -> None:
+    list(chat.send(runtime, "zed", "t1", "I live in Porto"))
+    first = threads.get_history(runtime, "zed", "t1", limit=100)
+    start = next(
+        s for s in first if s.metadata["step"] == 0
+    )  # the user's message, before the model
+    [asked] = start.values["messages"]
+    checkpoint = start.config["configurable"]["checkpoint_id"]
+    threads.fork_with_edit(runtime, "zed", "t1", checkpoint, asked.id, "I live in Faro")
+    list(chat.resume(runtime, "zed", "t1"))
+
+    said = [m.text for m in threads.messages(runtime, "zed", "t1")]
+    assert said[0] == "I live in Faro" and "Porto" not in " ".join(said)
+    assert {m.content for m in memories.list_memories(runtime.store, "zed")} >= {
+        "User lives in Faro"
+    }
+    records = threads.checkpoint_records(runtime, "zed", "t1")
+    current, old = history_tree.branches(records)
+    names = history_tree.labels(records)
+    assert "branch starts: edited copy of step 0" in _whats(current, names)
+    assert "user: I live in Porto" in _whats(current, names)  # the original, before the edit
+    diff = views.state_diff(start, threads.get_state(runtime, "zed", "t1"))
+    assert diff["changed"][0]["before"] == "I live in Porto"
+
+
+def test_a_removed_message_is_gone_from_the_new_branch_only(runtime: Runtime) -> None:
+    list(chat.send(runtime, "zed", "t1", "I love sailing"))
+    list(chat.send(runtime, "zed", "t1", "What do you know about me?"))
+    state = threads.get_state(runtime, "zed", "t1")
+    question = next(m for m in state.values["messages"] if m.text == "What do you know about me?")
+    checkpoint = state.config["configurable"]["checkpoint_id"]
+    threads.fork_with_edit(runtime, "zed", "t1", checkpoint, question.id, None)
+    assert "What do you know about me?" not in [
+        m.text for m in threads.messages(runtime, "zed", "t1")
+    ]
+    kept = threads.get_checkpoint(runtime, "zed", "t1", checkpoint)
+    assert question.id in [m.id for m in kept.values["messages"]]
+    with pytest.raises(ValueError, match="must not be empty"):
+        threads.fork_with_edit(runtime, "zed", "t1", checkpoint, question.id, "   ")
+    with pytest.raises(threads.ThreadNotFound):
+        threads.fork_with_edit(runtime, "zed", "t1", checkpoint, "no-such-message", "x")
