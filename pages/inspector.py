@@ -237,7 +237,7 @@ def show_model_call(call: ModelCall, total: int) -> None:
             hide_index=True,
         )
         st.markdown("System prompt, exactly as sent:")
-        st.code_span(call.system_prompt, language=None, wrap_lines=True)
+        st.code(call.system_prompt, language=None, wrap_lines=True)
         with st.expander(f"Messages sent after the system prompt ({len(call.sent)})"):
             show_message_rows(call.sent[-20:])
             if len(call.sent) > 20:

@@ -336,8 +336,14 @@ def test_every_place_shows_foreign_text_as_typed_and_loads_nothing_from_other_ho
         state = page.get_by_role("tabpanel", name="State")
         _shows(state.get_by_text("tool call", exact=False).first, TOOL_CALL_ID)
         _shows(state.get_by_text("result of", exact=False).first, TOOL_CALL_ID)
-        expect(state.get_by_text("Recall query:")).to_contain_text("What do you know about me?")
         page.get_by_text("Raw state (JSON)").click()
+        _inert(page, foreign)
+
+        page.get_by_role("tab", name="Model calls").click()
+        calls = page.get_by_role("tabpanel", name="Model calls")
+        expect(calls.get_by_text("Recalled for").first).to_contain_text(
+            "What do you know about me?"
+        )
         _inert(page, foreign)
 
         page.get_by_role("tab", name="History").click()
