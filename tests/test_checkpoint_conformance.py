@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,9 @@ def check(name: str, open_fresh: Any) -> dict[str, Any]:
         finally:
             persistence.close()
 
-    report = asyncio.run(validate(shipped))
+    # Its own thread: a session's sync Playwright leaves an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        report = worker.submit(asyncio.run, validate(shipped)).result()
     report.print_report()
     results = report.to_dict()["results"]
     counts = [(r.get("tests_passed", 0), r.get("tests_failed", 0)) for r in results.values()]
