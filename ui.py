@@ -114,12 +114,12 @@ def show_flash() -> None:
 
 def show_where(runtime: Runtime) -> None:
     """A sidebar line saying where the agent runs, so a deployed one is not taken for local."""
-    where = (
-        f"Agent on LangGraph Server {runtime.location}"
+    where = code_span(runtime.location)  # a URL or a path, shown as it is, never as a link
+    st.sidebar.caption(
+        f"Agent on LangGraph Server {where}"
         if runtime.remote
-        else f"Agent in this app · data in {runtime.location}"
+        else f"Agent in this app · data in {where}"
     )
-    st.sidebar.caption(escape_inline(where))
 
 
 # ---- who is looking: login, admins, the user whose data a page shows ----------------------

@@ -92,6 +92,56 @@ def test_the_model_receives_a_stored_injection_as_escaped_data(
     assert not re.search(r"^- \[id: forged\]", system, re.M)
 
 
+# ---- invisible characters and inert text --------------------------------------------------
+
+BIDI = "gni\u202elias"
+"""Stored as "gnilias" behind a right-to-left override: it displays as "sailing"."""
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200b", "\ufeff", "\u00ad"])
+def test_invisible_format_characters_are_refused_in_memories_with_their_name(
+    runtime: Runtime, char: str
+) -> None:
+    with pytest.raises(memories.MemoryValidationError, match=f"U\\+{ord(char):04X}"):
+        memories.upsert_memory(runtime.store, "zed", f"User loves {char}sailing")
+    rows = memories.parse_import(f"content,context\nok,{char}x\n".encode(), "m.csv")
+    changes = memories.import_changes(runtime.store, "zed", rows, "merge")
+    with pytest.raises(memories.MemoryValidationError, match="Row 1: context contains"):
+        memories.apply_changes(runtime.store, "zed", changes, source="import")
+    assert memories.list_memories(runtime.store, "zed") == []
+    memories.upsert_memory(runtime.store, "zed", "User codes 👩\u200d💻")  # a joiner builds emoji
+
+
+def test_a_user_id_with_a_bidi_override_is_refused_and_named() -> None:
+    from memory_agent.configuration import validate_user_id
+
+    with pytest.raises(ValueError, match=r"\\u202e"):
+        validate_user_id(f"alice{BIDI}")
+
+
+def test_foreign_text_shown_elsewhere_names_its_invisible_characters() -> None:
+    from ui import code_span, escape_inline, reply_markdown
+
+    assert "RIGHT-TO-LEFT OVERRIDE" in escape_inline(BIDI)
+    assert "\u202e" not in escape_inline(BIDI) + code_span(BIDI) + reply_markdown(BIDI)
+
+
+def test_a_code_span_cannot_be_closed_by_the_text_in_it() -> None:
+    from ui import code_span
+
+    assert code_span("a`b") == "``a`b``"
+    assert code_span("`x``") == "``` `x`` ```"
+
+
+def test_a_reply_keeps_its_markdown_but_its_images_become_links() -> None:
+    from ui import reply_markdown
+
+    reply = "**Hi** ![p](http://evil.example/p.png) `![c](d)`\n```\n![e](f)\n```\n![r][ref]"
+    assert reply_markdown(reply) == (
+        "**Hi** \\![p](http://evil.example/p.png) `![c](d)`\n```\n![e](f)\n```\n\\![r][ref]"
+    )
+
+
 # ---- CSV -----------------------------------------------------------------------------------
 
 
