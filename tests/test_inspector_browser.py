@@ -213,7 +213,7 @@ def _pick(page, label: str, option: str) -> None:
 def _toast_in_view(page, text: str) -> None:
     """A confirmation is a toast the person sees wherever the page is scrolled."""
     toast = page.get_by_test_id("stToast").filter(has_text=text)
-    expect(toast).to_be_visible()
+    expect(toast).to_be_visible(timeout=60_000)  # a rerun on two busy cores
     box = toast.bounding_box()
     height = page.viewport_size["height"]
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box
@@ -236,7 +236,7 @@ def test_a_fork_shows_as_a_branch_and_can_bring_back_the_memories_of_then(
         page.get_by_text("Open a checkpoint").wait_for()
         _pick(page, "Checkpoint", "I'll remember that you live in Porto")
         then = page.get_by_test_id("stDataFrame").filter(has_text="User lives in Porto")
-        expect(page.get_by_text("Changed since (1)")).to_be_visible()
+        expect(page.get_by_text("Changed since (1)")).to_be_visible(timeout=60_000)
         assert then.count() >= 1
         page.get_by_text("restore the memories as they were then").click()
         page.get_by_role("button", name="Fork from this checkpoint").click()
@@ -246,6 +246,8 @@ def test_a_fork_shows_as_a_branch_and_can_bring_back_the_memories_of_then(
         _shot(page, tmp_path, "history-after-fork-desktop")
 
         page.get_by_role("link", name="Continue this conversation in the chat").click()
+        page.get_by_test_id("stChatInputTextArea").wait_for()  # the chat, not the inspector
+        settled(page)
         answer = _chat(page, "Where do I live?")
         assert "Porto" in answer and "Lisbon" not in answer
 
