@@ -22,7 +22,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -39,15 +39,49 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from memory_agent.memories.records import MAX_CONTENT_LENGTH
+from memory_agent.models.demo_reading import (
+    ABOUT_ME,
+    FAMILY_OF_MEMORY,
+    GREETING,
+    QUESTION_TOPICS,
+    THANKS,
+    Fact,
+    Reading,
+    clause_facts,
+    read_message,
+)
+from memory_agent.models.demo_wording import (
+    content_words,
+    first_person,
+    join,
+    lower_first,
+    overlap,
+    quoted,
+    second_person,
+    sentence,
+    stem,
+    third_person,
+    words,
+)
 
 SIGNATURE = "_— offline demo model_"
+
+
 TOOL_NAME = "upsert_memory"
+
+
 FORGET_TOOL = "forget_memory"
+
+
 ONLY_ENGLISH = (
     "I only understand English in offline mode. To keep this as you wrote it, start with "
     '"remember that …".'
 )
+
+
 TOO_LONG = f"That was too long to remember; keep a memory under {MAX_CONTENT_LENGTH:,} characters."
+
+
 HELP = (
     'Offline, I understand facts about you ("I\'m Priya", "I live in Lisbon", "I have two cats", '
     '"remember that …"), corrections ("actually I moved to Porto"), "forget …", and questions '
@@ -55,364 +89,17 @@ HELP = (
     "OpenAI-compatible base URL, for a real model."
 )
 
+
 _RECALLED = re.compile(r"^- \[id: (?P<key>[^\]]+)\] (?P<rest>.*)$")
+
+
 _RELEVANCE = re.compile(r"; relevance: (?P<score>[0-9.]+|n/a)\)$")
+
+
 _SHOWN_OF = re.compile(r"the (?P<shown>\d+) most relevant of (?P<total>\d+) memories")
+
+
 _CONTEXT_CHARS = 300
-
-# ---- what words mean --------------------------------------------------------------------------
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_ENGLISH = _words(  # words other languages seldom use ("me", "no", "a", "in" are left out)
-    "i i'm im i've i'd i'll my mine am are was were be the an and or but of at for with from "
-    "about what where who when how why does did have has not yes please you your it this that "
-    "like love live work hello hi hey thanks thank okay ok remember forget tell know name call "
-    "called named"
-)
-_PROFESSIONS = _words(
-    "nurse doctor teacher engineer developer programmer designer lawyer accountant student chef  "
-    "cook writer artist musician pilot driver manager scientist researcher architect dentist  "
-    "pharmacist farmer firefighter officer journalist photographer consultant analyst carpenter  "
-    "electrician plumber mechanic librarian professor translator cashier baker barista waiter  "
-    "waitress vet veterinarian therapist psychologist surgeon paramedic"
-)
-_ANIMALS = (
-    r"dogs?|cats?|kittens?|puppy|puppies|hamsters?|rabbits?|bunny|bunnies|parrots?|birds?|"
-    r"fish|goldfish|turtles?|tortoises?|snakes?|lizards?|horses?|guinea pigs?|ferrets?|pets?"
-)
-_RELATIVES = (
-    r"wife|husband|partner|boyfriend|girlfriend|fianc[ée]e?|spouse|sister|brother|sisters|"
-    r"brothers|siblings?|son|sons|daughter|daughters|kids?|children|child|baby|mother|father|"
-    r"mom|mum|dad|parents|grandmother|grandfather|grandma|grandpa|aunt|uncle|cousin|niece|nephew"
-)
-_NUMBER = r"(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|\d+|some|several|many)"
-_NOT_FACTS = _words(
-    "fine good ok okay great tired happy sad here back sorry sure ready done busy bored hungry  "
-    "well alright"
-)
-_STOP = _words(
-    "i me my mine you your user user's is am are was the a an and or to of in on at for with do  "
-    "does did have has what what's whats where who how which when tell know about any anything  "
-    "please now actually really also that it its this"
-)
-
-# ---- clause rules: (pattern, content template, slot, family) ----------------------------------
-# A slot names a fact that holds one value at a time ("where the user lives"): a new value for it
-# updates the recalled memory. The family groups facts a question or a correction may be about.
-
-_NAME = r"([A-Z][\w'-]*|[^\W\d_][\w'-]*)"
-_RULES: list[tuple[re.Pattern[str], str, str | None, str]] = [
-    (re.compile(rf"^my name(?:'s| is) {_NAME}$", re.I), "User's name is {0}", "name", "name"),
-    (
-        re.compile(rf"^(?:call me|i am called|i'm called|people call me) {_NAME}$", re.I),
-        "User's name is {0}",
-        "name",
-        "name",
-    ),
-    (
-        re.compile(r"^i (?:currently |now )?work (?:at|for) (.+?) as (an? .+)$", re.I),
-        "User works at {0}\nUser works as {1}",
-        "work\njob",
-        "work\njob",
-    ),
-    (
-        re.compile(r"^i(?:'m| am) (an? .+?) (?:at|for) (.+)$", re.I),
-        "User works as {0}\nUser works at {1}",
-        "job\nwork",
-        "job\nwork",
-    ),
-    (
-        re.compile(r"^i (?:currently |now )?(?:work|am working|'m working) (?:at|for) (.+)$", re.I),
-        "User works at {0}",
-        "work",
-        "work",
-    ),
-    (
-        re.compile(r"^i (?:switched|changed) jobs? (?:to|and now work (?:at|for)) (.+)$", re.I),
-        "User works at {0}",
-        "work",
-        "work",
-    ),
-    (
-        re.compile(r"^i (?:currently |now )?work as (.+)$", re.I),
-        "User works as {0}",
-        "job",
-        "job",
-    ),
-    (
-        re.compile(
-            r"^i (?:currently |now )?(?:live|am living|'m living|am based|'m based|reside) "
-            r"in (.+)$",
-            re.I,
-        ),
-        "User lives in {0}",
-        "live",
-        "live",
-    ),
-    (
-        re.compile(
-            r"^i (?:just |recently )?(?:moved|relocated) (?:to|back to) (.+?)"
-            r"(?: (?:last|this) (?:year|month|week)| recently| a while ago)?$",
-            re.I,
-        ),
-        "User lives in {0}",
-        "live",
-        "live",
-    ),
-    (
-        re.compile(r"^i(?:'m| am) (?:originally )?from (.+)$|^i come from (.+)$", re.I),
-        "User is from {0}",
-        "from",
-        "live",
-    ),
-    (
-        re.compile(r"^i(?:'m| am) (\d{1,3})(?: years old| years| yo)?$", re.I),
-        "User is {0} years old",
-        "age",
-        "age",
-    ),
-    (
-        re.compile(r"^my birthday is (?:on )?(.+)$|^i was born (?:on|in) (.+)$", re.I),
-        "User's birthday is {0}",
-        "birthday",
-        "plans",
-    ),
-    (
-        re.compile(rf"^i have ({_NUMBER} (?:\w+ )?(?:{_ANIMALS})(?: (?:called|named) .+)?)$", re.I),
-        "User has {0}",
-        None,
-        "pets",
-    ),
-    (
-        re.compile(
-            rf"^my ((?:\w+ )?(?:{_ANIMALS}))(?:'s name is| is called| is named| is) (.+)$", re.I
-        ),
-        "User's {0} is called {1}",
-        "pet {0}",
-        "pets",
-    ),
-    (
-        re.compile(
-            rf"^i have ({_NUMBER} (?:\w+ )?(?:{_RELATIVES})(?: (?:called|named) .+)?)$", re.I
-        ),
-        "User has {0}",
-        None,
-        "family",
-    ),
-    (
-        re.compile(rf"^my ({_RELATIVES})(?:'s name is| is called| is named) (.+)$", re.I),
-        "User's {0} is called {1}",
-        "relative {0}",
-        "family",
-    ),
-    (
-        re.compile(r"^i(?:'m| am) married(?: to (.+))?$", re.I),
-        "User is married to {0}",
-        "married",
-        "family",
-    ),
-    (
-        re.compile(r"^my favou?rite (\w+(?: \w+)?) is (.+)$", re.I),
-        "User's favorite {0} is {1}",
-        "favorite {0}",
-        "likes",
-    ),
-    (
-        re.compile(r"^(.+?) is my favou?rite (\w+(?: \w+)?)$", re.I),
-        "User's favorite {1} is {0}",
-        "favorite {1}",
-        "likes",
-    ),
-    (
-        re.compile(r"^i (?:now |really |much |still )?(?:prefer|'d rather have) (.+)$", re.I),
-        "User prefers {0}",
-        "prefer",
-        "likes",
-    ),
-    (
-        re.compile(r"^i (?:really )?(?:don't|do not|dont) (?:like|enjoy|love) (.+)$", re.I),
-        "User dislikes {0}",
-        None,
-        "dislikes",
-    ),
-    (
-        re.compile(r"^i (?:really )?(?:hate|dislike|can't stand|cannot stand) (.+)$", re.I),
-        "User dislikes {0}",
-        None,
-        "dislikes",
-    ),
-    (
-        re.compile(r"^i (?:really |absolutely |also )?(love|like|enjoy|adore) (.+)$", re.I),
-        "User {0}s {1}",
-        None,
-        "likes",
-    ),
-    (
-        re.compile(r"^i(?:'m| am) (?:really |a big |a huge )?(?:into|a fan of) (.+)$", re.I),
-        "User is into {0}",
-        None,
-        "likes",
-    ),
-    (
-        re.compile(r"^i (drink|eat|play|speak|study|read|watch|cook|use) (.+)$", re.I),
-        "User {0}s {1}",
-        None,
-        "likes",
-    ),
-    (
-        re.compile(
-            r"^i(?:'m| am) (vegetarian|vegan|pescatarian|gluten-free|lactose intolerant)$", re.I
-        ),
-        "User is {0}",
-        "diet",
-        "likes",
-    ),
-    (
-        re.compile(r"^(?i:i'm|i am) (?i:going|travell?ing|heading) to ((?:the )?[A-Z].*)$"),
-        "User is going to {0}",
-        None,
-        "plans",
-    ),
-    (
-        re.compile(
-            r"^i(?:'m| am) (?:going|planning|hoping) to (.+)$|^i plan to (.+)$|^i want to (.+)$",
-            re.I,
-        ),
-        "User plans to {0}",
-        None,
-        "plans",
-    ),
-    (
-        re.compile(r"^i(?:'ll| will) (.+)$", re.I),
-        "User will {0}",
-        None,
-        "plans",
-    ),
-    (
-        re.compile(
-            r"^i(?:'m| am) (flying|travell?ing|moving|visiting|starting|getting|leaving|"
-            r"having|seeing|meeting|running|taking) (.+)$",
-            re.I,
-        ),
-        "User is {0} {1}",
-        None,
-        "plans",
-    ),
-    (
-        re.compile(r"^i have (an? .+?) (on|next|this|tomorrow|in|at) (.+)$", re.I),
-        "User has {0} {1} {2}",
-        None,
-        "plans",
-    ),
-    (re.compile(r"^i(?:'m| am) (an? .+)$", re.I), "User is {0}", None, "is"),
-    (re.compile(r"^i have (.+)$", re.I), "User has {0}", None, "has"),
-    (re.compile(r"^my (\w+(?: \w+)?) is (.+)$", re.I), "User's {0} is {1}", "{0}", "has"),
-    (re.compile(r"^(?i:i'm|i am) ([A-Z][\w'-]*)$"), "User's name is {0}", "name", "name"),
-]
-
-# The families a memory belongs to, read from its (third-person) text.
-_FAMILY_OF_MEMORY = {
-    "name": re.compile(r"\bname is\b", re.I),
-    "live": re.compile(r"\b(lives?|living|based|moved|resides?) (in|to)\b|\bis from\b", re.I),
-    "work": re.compile(r"\bworks? (at|for)\b|\bemployer\b", re.I),
-    "job": re.compile(
-        rf"\bworks? as\b|\bjob\b|\bis an? (\w+ )?({'|'.join(sorted(_PROFESSIONS))})\b", re.I
-    ),
-    "pets": re.compile(rf"\b({_ANIMALS})\b", re.I),
-    "family": re.compile(rf"\b({_RELATIVES}|married)\b", re.I),
-    "likes": re.compile(
-        r"\b(loves?|likes?|enjoys?|adores?|prefers?|favou?rite|is into|drinks?|eats?|plays?|"
-        r"vegetarian|vegan)\b",
-        re.I,
-    ),
-    "dislikes": re.compile(r"\b(dislikes?|hates?|can't stand|no longer likes?)\b", re.I),
-    "plans": re.compile(
-        r"\b(plans?|will|is (going|flying|travell?ing|moving|visiting|starting|getting|leaving|"
-        r"having|seeing|meeting))\b|\bbirthday\b|\bnext (week|month|year)\b",
-        re.I,
-    ),
-    "age": re.compile(r"\byears old\b", re.I),
-}
-
-# What a question about the user is about: the families of memories that answer it.
-_QUESTION_TOPICS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
-    (re.compile(r"\bname\b|\bwho am i\b|\bcall me\b", re.I), ("name",)),
-    (
-        re.compile(r"\bwhere\b.*\b(live|living|based|home|from|stay)\b|\bcity\b|\bcountry\b", re.I),
-        ("live",),
-    ),
-    (
-        re.compile(
-            r"\b(job|work|working|employer|occupation|profession|for a living|company|career)\b",
-            re.I,
-        ),
-        ("work", "job"),
-    ),
-    (re.compile(rf"\b({_ANIMALS}|animals?)\b", re.I), ("pets",)),
-    (re.compile(rf"\b({_RELATIVES}|family|married)\b", re.I), ("family",)),
-    (re.compile(r"\bhow old\b|\bmy age\b", re.I), ("age",)),
-    (
-        re.compile(r"\b(plans?|planning|going to|trip|travel|schedule|birthday|when)\b", re.I),
-        ("plans",),
-    ),
-    (
-        re.compile(
-            r"\b(like|love|enjoy|hobby|hobbies|favou?rite|prefer|preferences?|into|fun|drink|"
-            r"food|eat|hate|dislike)\b",
-            re.I,
-        ),
-        ("likes", "dislikes"),
-    ),
-]
-_ABOUT_ME = re.compile(
-    r"\bwhat (?:else )?(?:do|did) you (?:know|remember)\b|\babout me\b|\babout myself\b|"
-    r"\bwhat have i told you\b|\bwho am i\b|\beverything you know\b|\bwhat you know\b",
-    re.I,
-)
-_QUESTION_START = re.compile(
-    r"^(what|what's|whats|where|who|when|how|which|why|do|does|did|am|is|are|have|has|can|"
-    r"could|would|tell me|remind me)\b",
-    re.I,
-)
-_FORGET = re.compile(
-    r"^(?:please |can you |could you |now )*(?:forget|delete|remove|erase|drop)\b"
-    r"(?: (?:that|about|the fact that|what i said about|the memory(?: that)?|my memory))*\s*(.*)$",
-    re.I,
-)
-_REMEMBER = re.compile(
-    r"^(?:please )?(?:remember|note|keep in mind)(?: that|:)?\s+(.+)$", re.I | re.S
-)
-_CORRECTION = re.compile(
-    r"\b(actually|not anymore|anymore|no longer|instead|now|changed|correction|not .+ but|"
-    r"moved|switched|these days)\b",
-    re.I,
-)
-_NO_LONGER = re.compile(
-    r"^i (?:don't|do not|dont) (\w+) (.+)$|^i no longer (\w+) (.+)$|"
-    r"^i(?:'m| am) (?:not|no longer) (.+)$",
-    re.I,
-)
-_ANYMORE = re.compile(r"\b(any ?more|no longer)\b", re.I)
-_SWITCHED = re.compile(r"^i (?:switched|changed|went over) (?:from (.+?) )?to (.+)$", re.I)
-_GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b", re.I)
-_THANKS = re.compile(r"^(thanks|thank you|cheers|great|cool|ok|okay|nice|perfect)\b", re.I)
-_LEADING_FILLER = re.compile(
-    r"^(?:(?:hi|hello|hey|oh|ok|okay|well|also|btw|by the way|and|but|so|actually|"
-    r"just so you know|fyi|yes|no|um|also,|in fact|correction)\b[\s,:!-]*)+",
-    re.I,
-)
-_TRAILING_FILLER = re.compile(
-    r"(?:[\s,]+(?:now|instead|these days|too|as well|anymore|any more|actually|nowadays))+$", re.I
-)
-_CLAUSE_SPLIT = re.compile(
-    r"[.!;\n]+\s*|,\s*(?:and|but|so)?\s*(?=(?:i|i'm|i've|my|me)\b)|"
-    r"\s+(?:and|but|so|also)\s+(?=(?:i|i'm|i've|my)\b)|,\s+(?:and|but)\s+",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -422,28 +109,6 @@ class RecalledMemory:
     key: str
     content: str
     score: float = 0.0
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A fact the user stated, as a memory to write, and the slot it fills (if single-valued)."""
-
-    content: str
-    slot: str | None
-    family: str | None = None
-    correction: bool = False
-    """Said as a correction ("actually", "now", "I moved to"): it replaces what it contradicts."""
-
-
-@dataclass
-class Reading:
-    """What one user message says, as this model understands it."""
-
-    facts: list[Fact] = field(default_factory=list)
-    not_understood: list[str] = field(default_factory=list)
-    forget: str | None = None
-    question: bool = False
-    foreign: bool = False
 
 
 class OfflineDemoModel(BaseChatModel):
@@ -516,125 +181,6 @@ class OfflineDemoModel(BaseChatModel):
         return AIMessage(_answer(text, reading, memories, messages), id=message_id)
 
 
-# ---- reading a message ------------------------------------------------------------------------
-
-
-def read_message(text: str) -> Reading:
-    """Split a message into the facts it states, a forget request, or a question."""
-    text = " ".join(text.split()) if "\n" not in text else text.strip()
-    remember = _REMEMBER.match(_LEADING_FILLER.sub("", text))
-    if remember:
-        return Reading(facts=_remembered(remember.group(1)))
-    if not is_english(text):
-        return Reading(foreign=True)
-    forget = _FORGET.match(_LEADING_FILLER.sub("", text).rstrip(" .!?"))
-    if forget:
-        return Reading(forget=forget.group(1).strip())
-    if text.rstrip().endswith("?") or _QUESTION_START.match(text) or _ABOUT_ME.search(text):
-        return Reading(question=True)
-    reading = Reading()
-    corrected = bool(_CORRECTION.search(text))
-    ended = bool(_ANYMORE.search(text))
-    for clause in _clauses(text):
-        facts = _clause_facts(clause, corrected, ended)
-        if facts:
-            reading.facts.extend(facts)
-        elif not _is_small_talk(clause):
-            reading.not_understood.append(clause)
-    return reading
-
-
-def is_english(text: str) -> bool:
-    """Whether the message looks like English: Latin letters and at least one common word."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return True
-    if sum(c.isascii() or "à" <= c.lower() <= "ÿ" for c in letters) < 0.8 * len(letters):
-        return False
-    words = re.findall(r"[a-z']+", text.lower())
-    return len(words) <= 1 or any(w in _ENGLISH for w in words)
-
-
-def _remembered(stated: str) -> list[Fact]:
-    """What "remember that …" keeps: its facts if it reads as English facts, else the text."""
-    stated = stated.strip()
-    if is_english(stated):
-        facts = [f for clause in _clauses(stated) for f in _clause_facts(clause, False)]
-        if facts and len(facts) == len(_clauses(stated)):
-            return facts
-        content = _third_person(_clean(stated))
-    else:
-        content = stated.rstrip(" .!")
-    return [Fact(content[:1].upper() + content[1:], None, None)] if content else []
-
-
-def _clauses(text: str) -> list[str]:
-    parts = (_LEADING_FILLER.sub("", p.strip(" ,")) for p in _CLAUSE_SPLIT.split(text))
-    return [p for p in (_clean(part) for part in parts) if p]
-
-
-def _clause_facts(clause: str, corrected: bool, ended: bool = False) -> list[Fact]:
-    """The facts of one clause, by the first rule that reads it; none if no rule does.
-
-    ``ended`` says the message said "anymore" or "no longer": a negation then ends a fact.
-    """
-    negated = _NO_LONGER.match(clause)
-    if negated and (ended or re.search(r"\bno longer\b", clause, re.I)):
-        return [_no_longer(negated, corrected=True)]
-    switched = _SWITCHED.match(clause)
-    if switched:
-        return [Fact(f"User switched to {_clean(switched.group(2))}", "switched", None, True)]
-    for pattern, template, slot, family in _RULES:
-        match = pattern.match(clause)
-        if not match:
-            continue
-        parts = [_their(_clean(g)) for g in match.groups() if g is not None]
-        if template == "User is married to {0}" and not parts:
-            return [Fact("User is married", "married", "family", corrected)]
-        if not parts or not all(parts) or len(parts) < template.count("{"):
-            continue
-        if slot == "name" and (parts[0].lower() in _NOT_FACTS or parts[0].lower() in _ENGLISH):
-            continue
-        if template == "User is {0}" and _last_word(parts[0]) in _PROFESSIONS:
-            template, slot, family = "User works as {0}", "job", "job"
-        if slot == "name":
-            parts = [p[:1].upper() + p[1:] for p in parts]
-        contents = template.format(*parts).split("\n")
-        slots = (slot.format(*parts).lower() if slot else "").split("\n")
-        families = family.split("\n")
-        return [
-            Fact(
-                content,
-                slots[i] if i < len(slots) and slots[i] else None,
-                families[min(i, len(families) - 1)],
-                corrected,
-            )
-            for i, content in enumerate(contents)
-        ]
-    return []
-
-
-def _no_longer(match: re.Match[str], corrected: bool) -> Fact:
-    verb, thing, verb2, thing2, state = match.groups()
-    if state:
-        return Fact(f"User is no longer {_clean(state)}", None, None, corrected)
-    verb, thing = (verb, thing) if verb else (verb2, thing2)
-    return Fact(f"User no longer {_third(verb.lower())} {_clean(thing)}", None, None, corrected)
-
-
-def _is_small_talk(clause: str) -> bool:
-    words = clause.lower().strip(" !.?").split()
-    return (
-        not words
-        or bool(_GREETING.match(clause) or _THANKS.match(clause))
-        and len(words) <= 3
-        or clause.lower().strip(" !.") in _NOT_FACTS
-    )
-
-
-# ---- choosing which memory a write replaces ---------------------------------------------------
-
-
 def _upsert_call(fact: Fact, memories: list[RecalledMemory], text: str) -> dict[str, Any]:
     said = " ".join(text.split())
     if len(said) > _CONTEXT_CHARS:
@@ -678,7 +224,7 @@ def _memory_to_update(fact: Fact, memories: list[RecalledMemory]) -> RecalledMem
         kinds = ("work",) if switched_to[:1].isupper() else ("likes",)
         return _best(m for m in memories if _families(m.content) & set(kinds))
     if fact.content.startswith(("User no longer", "User is no longer")):
-        return _best(m for m in memories if _overlap(m.content, fact.content))
+        return _best(m for m in memories if overlap(m.content, fact.content))
     if fact.slot is not None and (fact.slot not in ("prefer", "diet") or fact.correction):
         same = [m for m in memories if fact.slot in _slots(m.content)]
         if same:
@@ -693,10 +239,10 @@ def _memory_to_forget(target: str, memories: list[RecalledMemory]) -> RecalledMe
     """The recalled memory "forget …" means: sharing its words, else the closest by meaning."""
     if not target or not memories:
         return None
-    described = _third_person(target)
-    sharing = [m for m in memories if _overlap(m.content, described)]
+    described = third_person(target)
+    sharing = [m for m in memories if overlap(m.content, described)]
     if sharing:
-        return max(sharing, key=lambda m: (len(_overlap(m.content, described)), m.score))
+        return max(sharing, key=lambda m: (len(overlap(m.content, described)), m.score))
     best = max(memories, key=lambda m: m.score)
     return best if best.score >= 0.45 else None
 
@@ -706,11 +252,11 @@ def _best(memories: Any) -> RecalledMemory | None:
 
 
 def _slots(content: str) -> set[str]:
-    return {f.slot for f in _clause_facts(_first_person(content), False) if f.slot}
+    return {f.slot for f in clause_facts(first_person(content), False) if f.slot}
 
 
 def _families(content: str) -> set[str]:
-    return {name for name, pattern in _FAMILY_OF_MEMORY.items() if pattern.search(content)}
+    return {name for name, pattern in FAMILY_OF_MEMORY.items() if pattern.search(content)}
 
 
 def _replace_object(content: str, new: str) -> str:
@@ -719,25 +265,6 @@ def _replace_object(content: str, new: str) -> str:
         r"^(User(?:'s [\w ]+? is| \w+s(?: (?:at|for|in|as|to|on|with|called))?| is into)) ", content
     )
     return f"{match.group(1)} {new}" if match else f"User switched to {new}"
-
-
-def _overlap(a: str, b: str) -> set[str]:
-    return _content_words(a) & _content_words(b)
-
-
-def _content_words(text: str) -> set[str]:
-    words = re.findall(r"[^\W_]+", text.lower())
-    return {_stem(w) for w in words if w not in _STOP and len(w) > 1}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "es", "s", "ed"):
-        if word.endswith(suffix) and len(word) > len(suffix) + 2:
-            return word[: -len(suffix)]
-    return word
-
-
-# ---- answering ----------------------------------------------------------------------------------
 
 
 def _answer(
@@ -751,23 +278,23 @@ def _answer(
         return _sign(f"I couldn't find a memory matching{what} to forget, so nothing was deleted.")
     if reading.question:
         return _sign(answer_question(text, memories, _shown_of(messages)))
-    if _GREETING.match(text):
+    if GREETING.match(text):
         name = _name(memories)
         greeting = f"Hello {name}!" if name else "Hello!"
         return _sign(f"{greeting} Tell me about yourself, or ask me what I remember about you.")
-    if _THANKS.match(text) and not reading.not_understood[1:]:
+    if THANKS.match(text) and not reading.not_understood[1:]:
         return _sign("You're welcome!")
     if reading.facts:  # facts, but no tool to save them with
         return _sign("I can't save memories in this reply.")
     parts = reading.not_understood or [text.strip()]
-    return _sign(f"I didn't understand {_quoted(parts)}. {HELP}")
+    return _sign(f"I didn't understand {quoted(parts)}. {HELP}")
 
 
 def answer_question(
     text: str, memories: list[RecalledMemory], shown_of: tuple[int, int] | None = None
 ) -> str:
     """The answer to a question about the user, from the recalled memories, by meaning."""
-    if _ABOUT_ME.search(text) and not _topics(text) or re.search(r"\bwho am i\b", text, re.I):
+    if ABOUT_ME.search(text) and not _topics(text) or re.search(r"\bwho am i\b", text, re.I):
         return _everything(memories, shown_of)
     topics = _topics(text)
     if not re.search(r"\b(i|my|me|mine|myself)\b", text, re.I):
@@ -776,22 +303,22 @@ def answer_question(
             "you told me."
         )
     candidates = [m for m in memories if _families(m.content) & topics] if topics else []
-    words = _content_words(text) - _TOPIC_WORDS
-    specific = [m for m in candidates if _content_words(m.content) & words]
+    words = content_words(text) - _TOPIC_WORDS
+    specific = [m for m in candidates if content_words(m.content) & words]
     if words and candidates and not specific and max(m.score for m in candidates) < 0.2:
         candidates = []
     if not candidates:
-        best = _best(m for m in memories if _overlap(m.content, text) or m.score >= 0.35)
+        best = _best(m for m in memories if overlap(m.content, text) or m.score >= 0.35)
         candidates = [best] if best else []
     if not candidates:
         return "I don't know that yet. Tell me and I'll remember it."
     chosen = sorted(specific or candidates, key=lambda m: -m.score)[: 1 if "name" in topics else 3]
-    return _sentence([_second_person(m.content) for m in chosen]) + "."
+    return sentence([second_person(m.content) for m in chosen]) + "."
 
 
 _TOPIC_WORDS = {
-    _stem(w)
-    for w in _words(
+    stem(w)
+    for w in words(
         "name live where job work pet pets animal family plan plans like love enjoy "
         "favorite favourite prefer hobby hobbies drink food old age employer company kids children"
     )
@@ -801,7 +328,7 @@ _TOPIC_WORDS = {
 def _topics(text: str) -> set[str]:
     return {
         family
-        for pattern, families in _QUESTION_TOPICS
+        for pattern, families in QUESTION_TOPICS
         if pattern.search(text)
         for family in families
     }
@@ -810,7 +337,7 @@ def _topics(text: str) -> set[str]:
 def _everything(memories: list[RecalledMemory], shown_of: tuple[int, int] | None) -> str:
     if not memories:
         return "I don't know anything about you yet. Tell me about yourself and I'll remember it."
-    facts = "\n".join(f"- {_second_person(m.content)}" for m in memories)
+    facts = "\n".join(f"- {second_person(m.content)}" for m in memories)
     shown, total = shown_of or (len(memories), len(memories))
     if total > shown:
         return (
@@ -842,9 +369,6 @@ def _name(memories: list[RecalledMemory]) -> str | None:
     )
 
 
-# ---- after the tools ran ------------------------------------------------------------------------
-
-
 def _confirm(messages: list[BaseMessage]) -> str:
     """The reply after the memory tools ran: what was saved, updated, forgotten, or refused."""
     results: list[ToolMessage] = []
@@ -859,17 +383,17 @@ def _confirm(messages: list[BaseMessage]) -> str:
             failed.append(plain_tool_error(result.text))
         elif artifact.get("action") == "updated":
             old = artifact.get("before")
-            now = _second_person(artifact["content"])
+            now = second_person(artifact["content"])
             was = (
-                f" (before: {_lower_first(_second_person(old))})"
+                f" (before: {lower_first(second_person(old))})"
                 if old and old != artifact["content"]
                 else ""
             )
             updated.append(now + was)
         elif artifact.get("action") == "deleted":
-            forgotten.append(_second_person(artifact["content"]))
+            forgotten.append(second_person(artifact["content"]))
         else:
-            saved.append(_second_person(artifact["content"]))
+            saved.append(second_person(artifact["content"]))
     lines = []
     name = next(
         (s.split(" is ", 1)[1] for s in saved + updated if s.startswith("Your name is ")), None
@@ -877,16 +401,16 @@ def _confirm(messages: list[BaseMessage]) -> str:
     if name and not updated:
         lines.append(f"Nice to meet you, {name.split(' (before', 1)[0]}!")
     if saved:
-        lines.append("I'll remember that " + _join(saved) + ".")
+        lines.append("I'll remember that " + join(saved) + ".")
     if updated:
-        lines.append("Thanks for the correction: now I remember that " + _join(updated) + ".")
+        lines.append("Thanks for the correction: now I remember that " + join(updated) + ".")
     if forgotten:
-        lines.append("I've forgotten that " + _join(forgotten) + ".")
+        lines.append("I've forgotten that " + join(forgotten) + ".")
     lines.extend(dict.fromkeys(failed))
     human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
     unread = read_message(human.text).not_understood if human else []
     if unread:
-        lines.append(f"I didn't understand {_quoted(unread)}.")
+        lines.append(f"I didn't understand {quoted(unread)}.")
     return _sign(" ".join(lines))
 
 
@@ -899,9 +423,6 @@ def plain_tool_error(error: str) -> str:
     reason = error.removeprefix("Error: ")
     reason = re.sub(r"^Change \d+ \(key [^)]*\): ", "", reason)
     return f"I couldn't save that: {reason.rstrip('.')}."
-
-
-# ---- wording ------------------------------------------------------------------------------------
 
 
 def recalled_memories(messages: list[BaseMessage]) -> list[RecalledMemory]:
@@ -923,120 +444,6 @@ def recalled_memories(messages: list[BaseMessage]) -> list[RecalledMemory]:
                     )
                 )
     return found
-
-
-def _clean(text: str) -> str:
-    text = text.strip().rstrip(".!?,;:").strip()
-    return _TRAILING_FILLER.sub("", text).strip(" ,")
-
-
-def _their(text: str) -> str:
-    """The user's words inside a fact: "oat milk in my coffee" -> "oat milk in their coffee"."""
-    for mine, theirs in (("my", "their"), ("myself", "themselves"), ("me", "them")):
-        text = re.sub(rf"\b{mine}\b", theirs, text, flags=re.I)
-    return text
-
-
-def _last_word(text: str) -> str:
-    words = text.lower().split()
-    return words[-1] if words else ""
-
-
-def _third(verb: str) -> str:
-    irregular = {"have": "has", "do": "does", "go": "goes", "be": "is", "am": "is"}
-    if verb in irregular:
-        return irregular[verb]
-    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
-        return verb + "es"
-    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
-        return verb[:-1] + "ies"
-    return verb + "s"
-
-
-def _third_person(text: str) -> str:
-    """'my sister is Ann' -> "User's sister is Ann": memories speak of the user."""
-    text = re.sub(
-        r"\bi (\w+)\b",
-        lambda m: "User " + (m.group(1) if m.group(1) in ("am", "was") else _third(m.group(1))),
-        text,
-        flags=re.I,
-    )
-    for pattern, replacement in [
-        (r"\bmy\b", "User's"),
-        (r"\bUser am\b|\bi'm\b", "User is"),
-        (r"\bi've\b", "User has"),
-        (r"\bi\b", "User"),
-        (r"\bme\b", "User"),
-        (r"\bmine\b", "User's"),
-    ]:
-        text = re.sub(pattern, replacement, text, flags=re.I)
-    return text
-
-
-def _first_person(content: str) -> str:
-    """Turn "User's name is Zed" into "my name is Zed", to find which slot a memory fills."""
-    text = re.sub(r"^User's\b", "my", content)
-    text = re.sub(r"^User is\b", "i am", text)
-    text = re.sub(r"^User has\b", "i have", text)
-    text = re.sub(r"^User (\w+?)(?:es|s)\b", lambda m: f"i {_base(m.group(0))}", text)
-    return text
-
-
-def _base(third: str) -> str:
-    verb = third.split()[-1]
-    for ending, base in (("ies", "y"), ("shes", "sh"), ("ches", "ch"), ("oes", "o"), ("s", "")):
-        if verb.endswith(ending):
-            return verb[: -len(ending)] + base
-    return verb
-
-
-def _second_person(content: str) -> str:
-    """Turn "User loves sailing" into "You love sailing" for replies; other text stays."""
-    if content.startswith("User's "):
-        return "Your " + content[len("User's ") :]
-    irregular = {"is": "are", "has": "have", "was": "were", "does": "do", "goes": "go"}
-    match = re.match(r"^User (no longer )?(\w+)\b(.*)$", content, re.S)
-    if not match:
-        return content
-    longer, verb, rest = match.groups()
-    rest = re.sub(r"\btheir\b", "your", re.sub(r"\bthemselves\b", "yourself", rest))
-    if verb in irregular:
-        verb = irregular[verb]
-    elif verb.endswith("ies"):
-        verb = verb[:-3] + "y"
-    elif verb.endswith(("shes", "ches", "xes")):
-        verb = verb[:-2]
-    elif verb.endswith("s") and not verb.endswith("ss"):
-        verb = verb[:-1]
-    return f"You {longer or ''}{verb}{rest}"
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if not text.startswith("I ") else text
-
-
-def _sentence(items: list[str]) -> str:
-    first, *rest = items
-    return (
-        first
-        if not rest
-        else first + ", and " + _join(rest)
-        if len(rest) > 1
-        else f"{first} and {_lower_first(rest[0])}"
-    )
-
-
-def _join(items: list[str]) -> str:
-    lowered = [_lower_first(item) for item in items]
-    return lowered[0] if len(lowered) == 1 else ", ".join(lowered[:-1]) + " and " + lowered[-1]
-
-
-def _quoted(parts: list[str]) -> str:
-    return _join_plain([f'"{p}"' for p in parts])
-
-
-def _join_plain(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _sign(text: str) -> str:
