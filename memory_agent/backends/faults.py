@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from memory_agent.backends.vectors import CHANGES_TABLE, VERSIONS_TABLE
@@ -41,7 +41,9 @@ def check_data_files(directory: Path) -> None:
         if not path.exists() or path.stat().st_size == 0:
             continue
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            # Read only by what it runs; not mode=ro, which cannot recover the WAL a killed
+            # process left and would wait out the busy timeout instead.
+            with closing(sqlite3.connect(path)) as conn:
                 found = _tables(conn)
         except sqlite3.DatabaseError as error:
             raise StorageError(_damaged(path, error)) from None
@@ -107,7 +109,7 @@ def _damaged_file(location: Path) -> Path:
     for name in OUR_TABLES:
         path = location / name
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            with closing(sqlite3.connect(path)) as conn:
                 if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     return path
         except sqlite3.DatabaseError:
