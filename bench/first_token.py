@@ -3,12 +3,15 @@
 The model is the OpenAI-compatible stub (``tests.openai_stub``) in a process of its own, so its
 work does not share this process's interpreter. Ours: from calling ``chat.send`` (what the chat
 page calls when the user presses Enter) to its first text token. The floor: from the raw
-``openai`` client's ``create`` call to its first text token, against the same stub. The two
-alternate, so load on the machine moves both; the target is on the difference at p95.
+``openai`` client's ``create`` call to its first text token, against the same stub. Ours runs
+on the product's graph and on the bounded prototype (``agent_runs.build_bounded_graph``), each
+on its own 200-turn thread; the three alternate, so load moves them together. The target is on
+the difference at p95.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import tempfile
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
+from bench.agent_runs import build_bounded_graph
 from bench.common import Figure, ms, percentile
 from bench.data import USER, write_memories
 from memory_agent.conversations import chat
@@ -27,6 +31,7 @@ SIZES = {"full": (200, 10_000, 40), "tiny": (3, 100, 4)}
 ADDED_TARGET = 0.050
 REPLY_WORDS = 40
 THREAD = "first-token"
+BOUNDED_THREAD = "first-token-bounded"
 
 
 def _serve_stub(pipe: Connection) -> None:
@@ -74,10 +79,10 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _ours(runtime: Runtime, number: int) -> float:
+def _ours(runtime: Runtime, number: int, thread: str = THREAD) -> float:
     """Seconds from ``chat.send`` to its first text token; the rest of the reply is read too."""
     start = time.perf_counter()
-    events = chat.send(runtime, USER, THREAD, f"hello {number}, tell me something")
+    events = chat.send(runtime, USER, thread, f"hello {number}, tell me something")
     next(e for e in events if isinstance(e, str))
     first = time.perf_counter() - start
     for _ in events:
@@ -106,25 +111,37 @@ def run(scale: str = "full") -> list[Figure]:
     import openai
 
     turns, memories, count = SIZES[scale]
-    ours, floor = [], []
+    ours, bounded, floor = [], [], []
     with (
         _stub_process() as url,
         tempfile.TemporaryDirectory() as tmp,
         _env(MEMORY_AGENT_BASE_URL=url, MEMORY_AGENT_MODEL="stub-model"),
     ):
         runtime = open_runtime(tmp)
+        prototype = dataclasses.replace(
+            runtime, graph=build_bounded_graph(runtime.checkpointer, runtime.store)
+        )
         try:
             write_memories(runtime.store, memories)
             for number in range(turns):
                 _ours(runtime, number)
+                _ours(prototype, number, BOUNDED_THREAD)
             client = openai.OpenAI(base_url=url, api_key="not-needed")
             _raw(client, 0)
             for number in range(count):
                 ours.append(_ours(runtime, turns + number))
+                bounded.append(_ours(prototype, turns + number, BOUNDED_THREAD))
                 floor.append(_raw(client, number))
         finally:
             runtime.close()
     name = f"turn {turns}, {memories:,} memories, send → first token"
+    figures = []
+    for shape, times in (("whole state", ours), ("bounded state (prototype)", bounded)):
+        figures += _figures(f"{name}, {shape}", times, floor)
+    return figures
+
+
+def _figures(name: str, ours: list[float], floor: list[float]) -> list[Figure]:
     figures = []
     for pct in (50, 95):
         added = percentile(ours, pct) - percentile(floor, pct)
