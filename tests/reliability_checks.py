@@ -4,14 +4,15 @@ never stops streaming."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from memory_agent import memories
+from memory_agent.backends.faults import _module_for
 from memory_agent.backends.sqlite import CONVERSATIONS_FILE, MEMORIES_FILE
 from memory_agent.conversations import threads
 from memory_agent.runtime import Runtime
@@ -20,7 +21,8 @@ from memory_agent.runtime import Runtime
 def integrity_ok(data_dir: Path) -> bool:
     """``PRAGMA integrity_check`` is ``ok`` for both SQLite files."""
     for name in (CONVERSATIONS_FILE, MEMORIES_FILE):
-        with sqlite3.connect(data_dir / name) as conn:
+        # The backend's own SQLite library: another one closing the file drops its locks.
+        with closing(_module_for(name).connect(data_dir / name)) as conn:
             if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                 return False
     return True
@@ -30,7 +32,7 @@ def half_written_memories(runtime: Runtime, data_dir: Path, user: str) -> list[s
     """Keys of memories missing their vector or their history event (both are written with them)."""
     stored = memories.list_memories(runtime.store, user)
     created = {e.memory_key for e in memories.history(runtime.store, user)}
-    with sqlite3.connect(data_dir / MEMORIES_FILE) as conn:
+    with closing(_module_for(MEMORIES_FILE).connect(data_dir / MEMORIES_FILE)) as conn:
         indexed = {
             row[0]
             for row in conn.execute(

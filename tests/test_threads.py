@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from memory_agent.conversations import chat, threads
@@ -112,6 +114,7 @@ def test_past_200_conversations_none_is_dropped_and_the_open_one_is_always_liste
     made = [threads.open_thread(runtime, "zed", f"t{n:03d}") for n in range(210)]
     for n, thread in enumerate(made):
         threads.record_activity(runtime, thread, f"conversation number {n}")
+    time.sleep(0.002)  # times are kept to the millisecond
     threads.record_activity(runtime, threads.get_thread(runtime, "zed", "t007"), "again")
 
     listed = threads.list_threads(runtime, "zed")

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 from memory_agent.backends.vectors import CHANGES_TABLE, VERSIONS_TABLE
 
@@ -40,12 +41,13 @@ def check_data_files(directory: Path) -> None:
         path = directory / name
         if not path.exists() or path.stat().st_size == 0:
             continue
+        module = _module_for(name)
         try:
             # Read only by what it runs; not mode=ro, which cannot recover the WAL a killed
             # process left and would wait out the busy timeout instead.
-            with closing(sqlite3.connect(path)) as conn:
+            with closing(module.connect(path)) as conn:
                 found = _tables(conn)
-        except sqlite3.DatabaseError as error:
+        except module.DatabaseError as error:
             raise StorageError(_damaged(path, error)) from None
         foreign = sorted(set(found) - set(tables))
         missing = {t: sorted(cols - found[t]) for t, cols in tables.items() if t in found}
@@ -59,7 +61,19 @@ def check_data_files(directory: Path) -> None:
             )
 
 
-def _tables(conn: sqlite3.Connection) -> dict[str, set[str]]:
+def _module_for(name: str) -> Any:
+    """The sqlite3 module the backend opens ``name`` with, and so the one to read it with.
+
+    Two SQLite libraries in one process must never open the same file: closing one's
+    connection drops the other's POSIX locks on it, and writes then corrupt the file (seen here:
+    "database disk image is malformed" after the stock module peeked at a pysqlite3 file).
+    """
+    from memory_agent.backends import sqlite as backend
+
+    return sqlite3 if name == backend.CONVERSATIONS_FILE else backend._extension_sqlite()
+
+
+def _tables(conn: Any) -> dict[str, set[str]]:
     names = [
         row[0]
         for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -107,12 +121,12 @@ def describe(error: BaseException, location: str | None = None) -> str | None:
 def _damaged_file(location: Path) -> Path:
     """Which of the data directory's files is damaged (checked only once a fault was met)."""
     for name in OUR_TABLES:
-        path = location / name
+        path, module = location / name, _module_for(name)
         try:
-            with closing(sqlite3.connect(path)) as conn:
+            with closing(module.connect(path)) as conn:
                 if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     return path
-        except sqlite3.DatabaseError:
+        except module.DatabaseError:
             return path
     return location
 
