@@ -31,6 +31,12 @@ THREAD_PARAM = "thread"
 TAB_PARAM = "tab"
 """URL query parameter naming the inspector's open tab (State, History, Memories)."""
 
+CHECKPOINT_PARAM = "checkpoint"
+"""URL query parameter naming the checkpoint the inspector's History tab opens (provenance)."""
+
+MEMORY_PARAM = "memory"
+"""URL query parameter naming the memory the inspector's Memories tab shows first."""
+
 CHAT_PAGE = "pages/chat.py"
 INSPECTOR_PAGE = "pages/inspector.py"
 PAGE_PATHS = {"": CHAT_PAGE, "inspector": INSPECTOR_PAGE, "Inspector": INSPECTOR_PAGE}
@@ -251,7 +257,7 @@ def deep_link(saved: str, base_path: str = "") -> tuple[str, dict[str, str]] | N
     page = PAGE_PATHS.get(path)
     if page is None:
         return None
-    wanted = (USER_PARAM, THREAD_PARAM, TAB_PARAM)
+    wanted = (USER_PARAM, THREAD_PARAM, TAB_PARAM, CHECKPOINT_PARAM, MEMORY_PARAM)
     params = {name: value for name, value in parse_qsl(parts.query) if name in wanted}
     return page, params
 

@@ -25,6 +25,8 @@ from memory_agent.models.errors import describe_model_error
 from memory_agent.runtime import Runtime
 from ui import (
     INSPECTOR_PAGE,
+    MEMORY_PARAM,
+    TAB_PARAM,
     THREAD_PARAM,
     USER_PARAM,
     Visitor,
@@ -353,7 +355,7 @@ def show_notes(notes: tuple[MemoryNote, ...], user_id: str, thread_id: str) -> N
         show_note(note, row)
         if inspector_available():  # opens this memory, with the turn that wrote it
             link = page_link_args(INSPECTOR_PAGE, "Open this memory", user_id, thread_id)
-            link["query_params"] |= {"tab": "Memories", "memory": note.key}
+            link["query_params"] |= {TAB_PARAM: "Memories", MEMORY_PARAM: note.key}
             row.page_link(**link)
     with box:
         inspector_link(user_id, thread_id)

@@ -23,7 +23,9 @@ from memory_agent.inspector.model_calls import ModelCall, model_calls, turns
 from memory_agent.runtime import Runtime
 from ui import (
     CHAT_PAGE,
+    CHECKPOINT_PARAM,
     INSPECTOR_PAGE,
+    MEMORY_PARAM,
     TAB_PARAM,
     THREAD_PARAM,
     USER_PARAM,
@@ -39,9 +41,6 @@ from ui import (
 
 REFRESH_SECONDS = 2
 IMPORT_PREVIEW = "import_preview"  # (file hash, name, mode, user) and what the file would do
-# URL query parameters (plain comments: a page's bare strings would be drawn by Streamlit magic).
-CHECKPOINT_PARAM = "checkpoint"  # the checkpoint the History tab opens (provenance links)
-MEMORY_PARAM = "memory"  # the memory the Memories tab shows first (the chat's memory notes)
 KEEP_MEMORIES = "continue with today's memories"
 RESTORE_MEMORIES = "restore the memories as they were then"
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
@@ -425,7 +424,7 @@ def show_forked(control: str, user: str, thread: str) -> None:
     where, done = st.session_state.get("forked", (None, ""))
     if where == control:
         del st.session_state["forked"]
-        st.success(done, icon=":material/call_split:")
+        st.success(escape_inline(done), icon=":material/call_split:")  # quotes the reply
         chat_link(user, thread, "Continue this conversation in the chat")
 
 
@@ -437,8 +436,8 @@ def continue_branch(runtime: Runtime, user: str, thread: str) -> str:
         try:
             said = "".join(e for e in chat.resume(runtime, user, thread) if isinstance(e, str))
         except Exception as error:  # one line here; the chat's Retry runs the turn again
-            return f"; the agent could not answer ({escape_inline(error)}): Retry in the chat."
-    return f"; the agent answered: “{escape_inline(said[:120])}”"
+            return f"; the agent could not answer ({error}): Retry in the chat."
+    return f"; the agent answered: “{said[:120]}”"
 
 
 def restore_memories(runtime: Runtime, user: str, then: list[memories.Memory]) -> int:
@@ -554,7 +553,7 @@ def memory_item(
             if st.button("Delete", key=f"delete_{memory.key}", icon=":material/delete:"):
                 memories.delete_memory(runtime.store, user, memory.key, source="inspector")
                 reset_editor(user)
-                flash(f"Deleted “{escape_inline(memory.content)}”; Undo in the change history.")
+                flash(f"Deleted “{memory.content}”; Undo in the change history.")  # flash escapes
                 st.rerun()
         versions = provenance.versions(events, memory.key)
         if len(versions) > 1 or linked:
@@ -726,8 +725,8 @@ def change_history(
             return
         reset_editor(user)
         shown = write.after or write.before
-        content = escape_inline(shown.content if shown else write.key)
-        flash(f"Undone: “{content}” {UNDONE[write.action]}.")
+        content = shown.content if shown else write.key
+        flash(f"Undone: “{content}” {UNDONE[write.action]}.")  # flash escapes
         st.rerun()
 
 

@@ -286,6 +286,15 @@ def test_undo_names_the_content_and_is_listed_as_an_undo(seeded: Runtime) -> Non
     assert _frame_with(at, "undoes")["action"].iloc[0] == "undo → create"
 
 
+def test_deleting_and_undoing_quote_markup_as_typed_escaped_once(seeded: Runtime) -> None:
+    memories.upsert_memory(seeded.store, "zed", "User likes **bold** [x](y)")
+    at = _open(tab="Memories")
+    at.button(key=f"delete_{_key_of(seeded.store, 'User likes **bold** [x](y)')}").click().run()
+    assert "Deleted “User likes \\*\\*bold\\*\\* \\[x\\](y)”" in at.toast[0].value
+    at.button(key="undo").click().run()
+    assert "Undone: “User likes \\*\\*bold\\*\\* \\[x\\](y)” restored." in at.toast[0].value
+
+
 def test_unsaved_edits_are_listed_cell_by_cell(seeded: Runtime) -> None:
     at = _open(tab="Memories")
     at.session_state[EDITOR] = {

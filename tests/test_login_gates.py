@@ -103,6 +103,11 @@ def test_a_kept_deep_link_opens_only_this_apps_pages_and_parameters() -> None:
         {"user": "a", "thread": "t1", "tab": "Memories"},
     )
     assert deep_link("/Inspector?tab=State") == (INSPECTOR_PAGE, {"tab": "State"})
+    # the chat's "Open this memory" and the inspector's "Turn that wrote this" links
+    assert deep_link("/inspector?tab=History&checkpoint=c1&memory=k1") == (
+        INSPECTOR_PAGE,
+        {"tab": "History", "checkpoint": "c1", "memory": "k1"},
+    )
     assert deep_link("%2F%3Fthread%3Dt9") == (CHAT_PAGE, {"thread": "t9"})
     assert deep_link("/memory/inspector", "/memory") == (INSPECTOR_PAGE, {})
     for foreign in ("//evil.example/inspector", "https://evil.example/", "/admin", "/../etc"):

@@ -94,3 +94,26 @@ def test_without_a_token_only_this_machine_may_call(
     else:
         with pytest.raises(Auth.exceptions.HTTPException, match=auth.TOKEN_ENV):
             asyncio.run(auth.authenticate(None, request))
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (None, True),  # the app, the SDK, curl
+        ("http://127.0.0.1:8501", True),
+        ("http://localhost:3000", True),  # agent-chat-ui run on this machine
+        ("https://evil.example", False),  # a web page the user happens to have open
+        ("null", False),
+    ],
+)
+def test_without_a_token_a_page_from_another_site_is_refused(
+    origin: str | None, allowed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(auth.TOKEN_ENV, raising=False)
+    headers = {"origin": origin} if origin else {}
+    request = SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"), headers=headers)
+    if allowed:
+        assert asyncio.run(auth.authenticate(None, request))["identity"] == auth.APP_IDENTITY
+    else:
+        with pytest.raises(Auth.exceptions.HTTPException, match=auth.TOKEN_ENV):
+            asyncio.run(auth.authenticate(None, request))

@@ -4,7 +4,9 @@
 runs, state, history, the store). With ``MEMORY_AGENT_SERVER_TOKEN`` set on the server, every
 caller must send ``Authorization: Bearer <token>``; the app does (``client_headers``) when the
 same variable is set where it runs. Without a token only this machine may call (loopback), so a
-server started without one is not open to the network by mistake.
+server started without one is not open to the network by mistake — and not to a web page either:
+a browser on this machine is a loopback caller too, and the server answers any origin (CORS
+``*``), so without a token a request that carries a foreign ``Origin`` is refused.
 
 Login in the Streamlit app does not reach here: the app is the one caller, and it separates users
 by the user id it sends with each run. Anyone holding the token can act as any user.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+from urllib.parse import urlsplit
 
 from langgraph_sdk import Auth
 from starlette.requests import Request
@@ -46,12 +49,30 @@ def is_loopback(request: Request) -> bool:
         return False
 
 
+def is_foreign_page(request: Request) -> bool:
+    """Whether a web page from another site sent the request (its ``Origin`` is not this machine).
+
+    Programs (the app, the SDK, curl) send no ``Origin``; a browser always does on such requests.
+    """
+    headers = getattr(request, "headers", None) or {}
+    origin = headers.get("origin")
+    if not origin:
+        return False
+    host = urlsplit(origin).hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, or "null" (a sandboxed page or a file)
+        return True
+
+
 @auth.authenticate
 async def authenticate(authorization: str | None, request: Request) -> Auth.types.MinimalUserDict:
     """Accept the shared token (compared in constant time), or a local caller when none is set."""
     token = server_token()
     if token is None:
-        if is_loopback(request):
+        if is_loopback(request) and not is_foreign_page(request):
             return {"identity": APP_IDENTITY}
         raise Auth.exceptions.HTTPException(
             status_code=401,
