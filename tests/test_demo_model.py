@@ -239,6 +239,17 @@ def test_the_table_has_forty_cases_or_more() -> None:
     assert len(SENTENCES) >= 40
 
 
+def test_text_it_quotes_stays_inert_in_the_chat(runtime: Runtime) -> None:
+    """Its replies repeat the user's words: a link, colour or formula in them is not rendered."""
+    reply, _ = _turn(
+        runtime,
+        ["remember that I like [x](javascript:go) and :red[red] and $x^2$"],
+        "What do you know about me?",
+    )
+    assert r"\[x\](javascript:go)" in reply and r":red\[red\]" in reply and r"\$x^2\$" in reply
+    assert reply.endswith(SIGNATURE)
+
+
 def test_a_too_long_memory_gives_the_model_the_precise_error(runtime: Runtime) -> None:
     user = "long"
     list(chat.send(runtime, user, "t1", LONG))

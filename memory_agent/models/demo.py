@@ -446,5 +446,16 @@ def recalled_memories(messages: list[BaseMessage]) -> list[RecalledMemory]:
     return found
 
 
+_MARKUP = re.compile(r"[\\`*_\[\]<>$~|]")
+"""What would make quoted text format, link, load or compute in a Markdown reply."""
+
+
 def _sign(text: str) -> str:
-    return f"{text}\n\n{SIGNATURE}"
+    """The reply, signed; what it quotes (messages, memories) escaped so it shows as typed.
+
+    The demo model is the app's own code: the text it repeats is the user's, so it must stay
+    inert in the chat (a real model's reply keeps its Markdown). Only the list markers and the
+    signature are its own formatting.
+    """
+    inert = _MARKUP.sub(lambda mark: "\\" + mark.group(), text)
+    return f"{inert}\n\n{SIGNATURE}"
