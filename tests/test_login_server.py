@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import httpx
@@ -25,6 +26,12 @@ from memory_agent.runtime import open_runtime
 from tests.langgraph_server import LangGraphServer
 
 TOKEN = "a-shared-test-token-5d1c"
+
+
+def _authenticate(request: object) -> dict:
+    """Run the async handler on a thread of its own: a browser test may leave a loop running."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, auth.authenticate(None, request)).result()
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +97,10 @@ def test_without_a_token_only_this_machine_may_call(
     monkeypatch.delenv(auth.TOKEN_ENV, raising=False)
     request = SimpleNamespace(client=SimpleNamespace(host=host))
     if allowed:
-        assert asyncio.run(auth.authenticate(None, request))["identity"] == auth.APP_IDENTITY
+        assert _authenticate(request)["identity"] == auth.APP_IDENTITY
     else:
         with pytest.raises(Auth.exceptions.HTTPException, match=auth.TOKEN_ENV):
-            asyncio.run(auth.authenticate(None, request))
+            _authenticate(request)
 
 
 @pytest.mark.parametrize(
@@ -113,7 +120,7 @@ def test_without_a_token_a_page_from_another_site_is_refused(
     headers = {"origin": origin} if origin else {}
     request = SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"), headers=headers)
     if allowed:
-        assert asyncio.run(auth.authenticate(None, request))["identity"] == auth.APP_IDENTITY
+        assert _authenticate(request)["identity"] == auth.APP_IDENTITY
     else:
         with pytest.raises(Auth.exceptions.HTTPException, match=auth.TOKEN_ENV):
-            asyncio.run(auth.authenticate(None, request))
+            _authenticate(request)
