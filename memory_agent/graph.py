@@ -44,7 +44,7 @@ def call_model(
     messages = state["messages"]
     calls = _model_calls_this_turn(messages)
     if calls >= settings.max_model_calls:
-        return {"messages": [AIMessage(_limit_sentence(settings), id=_new_id("ai"))]}
+        return {"messages": [_limit_notice(settings)]}
     record = recall(runtime.store, settings, messages)
     model = make_chat_model(settings)
     if calls < settings.max_model_calls - 1:  # the last call allowed must answer in words
@@ -54,6 +54,15 @@ def call_model(
         response = model.invoke([SystemMessage(record.system_prompt), *messages])
     response = _with_own_ids(response, messages)
     response.response_metadata = {**response.response_metadata, RECALL_KEY: record.as_metadata()}
+    if calls >= settings.max_model_calls - 1 and (
+        response.tool_calls or response.invalid_tool_calls
+    ):
+        # The last call was offered no tools; a model that calls them anyway is not obeyed.
+        kept = {k: v for k, v in response.additional_kwargs.items() if k != "tool_calls"}
+        response = response.model_copy(
+            update={"tool_calls": [], "invalid_tool_calls": [], "additional_kwargs": kept}
+        )
+        return {"messages": [response, _limit_notice(settings)]}
     return {"messages": [response]}
 
 
@@ -228,8 +237,13 @@ def _tool_results_this_turn(messages: Sequence[AnyMessage]) -> int:
     return sum(isinstance(m, ToolMessage) for m in _this_turn(messages))
 
 
-def _limit_sentence(settings: Configuration) -> str:
-    return (
+NOTICE_KEY = "memory_agent_notice"
+"""Marks a reply the graph wrote itself (not streamed by a model), so callers still show it."""
+
+
+def _limit_notice(settings: Configuration) -> AIMessage:
+    sentence = (
         f"I stopped here: this reply reached the limit of {settings.max_model_calls} model calls "
         "in one turn. Your message is kept; ask again or rephrase it."
     )
+    return AIMessage(sentence, id=_new_id("ai"), response_metadata={NOTICE_KEY: True})

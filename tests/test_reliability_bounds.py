@@ -29,13 +29,16 @@ def test_a_model_that_calls_the_tool_on_every_reply_stops_at_the_turn_limit(
 ) -> None:
     limit = Configuration.from_runnable_config().max_model_calls
     openai_stub.default_reply = Reply(tool_calls=[_save("User loves loops")])
-    list(chat.send(online_runtime, USER, "t1", "hello"))
+    shown = [e for e in chat.send(online_runtime, USER, "t1", "hello") if isinstance(e, str)]
     sent = openai_stub.chat_requests()
     stored = threads.messages(online_runtime, USER, "t1")
     print(f"\nrunaway model: {len(sent)} model calls, {len(stored)} messages, then stopped")
     assert len(sent) == limit
     assert all("tools" in r["body"] for r in sent[:-1]) and "tools" not in sent[-1]["body"]
     assert "limit of 6 model calls" in stored[-1].text
+    assert "limit of 6 model calls" in "".join(shown), "the person is told why it stopped"
+    # the last call is offered no tools: a tool call it makes anyway is not carried out
+    assert len(memories.list_memories(online_runtime.store, USER)) == limit - 1
     assert not chat.has_pending_turn(online_runtime, USER, "t1"), "the thread stays usable"
 
     openai_stub.default_reply = Reply(text="Fine again.")

@@ -35,8 +35,8 @@ def _use_model(monkeypatch: pytest.MonkeyPatch, url: str, idle: str, deadline: s
 
 
 @pytest.mark.parametrize(
-    ("mode", "ends_within"),
-    [("tokens", (3.0, 6.0)), ("pings", (1.0, 4.0))],
+    ("mode", "ends_within", "sentence"),
+    [("tokens", (3.0, 6.0), errors.DEADLINE), ("pings", (1.0, 4.0), errors.TIMEOUT)],
     ids=["a-token-every-0.2s-hits-the-deadline", "pings-only-hit-the-idle-timeout"],
 )
 def test_an_endless_reply_ends_with_one_sentence_and_the_message_is_kept(
@@ -45,6 +45,7 @@ def test_an_endless_reply_ends_with_one_sentence_and_the_message_is_kept(
     openai_stub: OpenAIStub,
     mode: str,
     ends_within: tuple[float, float],
+    sentence: str,
 ) -> None:
     with DripModel(mode, every=0.2 if mode == "tokens" else 0.3) as drip:
         _use_model(monkeypatch, drip.url, idle="1", deadline="3")
@@ -56,8 +57,8 @@ def test_an_endless_reply_ends_with_one_sentence_and_the_message_is_kept(
             took = time.monotonic() - started
             print(f"\n{mode}: the call ended after {took:.1f} s")
             assert ends_within[0] <= took <= ends_within[1]
-            assert errors.describe_model_error(raised.value) == errors.TIMEOUT
-            assert chat.pending_error(runtime, USER, "t1") == errors.TIMEOUT  # after a reload too
+            assert errors.describe_model_error(raised.value) == sentence
+            assert chat.pending_error(runtime, USER, "t1") == sentence  # after a reload too
             wait_for(lambda: drip.open == 0, 2, "the model connection closing")
             assert [m.text for m in threads.messages(runtime, USER, "t1")] == ["hello?"]
 
@@ -142,7 +143,7 @@ def test_the_page_ends_an_endless_reply_with_one_line_and_offers_retry(
         settled(page)
         page.get_by_test_id("stChatInputTextArea").fill("hello?")
         page.get_by_test_id("stChatInputTextArea").press("Enter")
-        expect(page.get_by_text(errors.TIMEOUT)).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(errors.DEADLINE)).to_be_visible(timeout=30_000)
         expect(page.get_by_role("button", name="Retry")).to_be_visible()
         expect(messages(page).first).to_contain_text("hello?")
         expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()

@@ -33,6 +33,7 @@ from memory_agent.backends.locks import LockBusy
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import threads
 from memory_agent.deadlines import turn_signals
+from memory_agent.graph import NOTICE_KEY
 from memory_agent.models.errors import describe_recorded_error
 from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime
@@ -242,10 +243,21 @@ def _events(stream: Iterator[Any]) -> Iterator[str | MemoryNote]:
             ):
                 yield chunk.content
         else:
+            for message in (payload.get("call_model") or {}).get("messages", []):
+                if _is_notice(message):  # the graph's own words, never streamed by a model
+                    yield message.text if hasattr(message, "text") else str(message["content"])
             for message in (payload.get("store_memory") or {}).get("messages", []):
                 note = memory_note(message)
                 if note:
                     yield note
+
+
+def _is_notice(message: Any) -> bool:
+    """Whether a reply is the graph's own notice (a LangGraph Server sends messages as dicts)."""
+    metadata = (
+        message.get("response_metadata") if isinstance(message, dict) else message.response_metadata
+    )
+    return bool((metadata or {}).get(NOTICE_KEY))
 
 
 def memory_note(message: Any) -> MemoryNote | None:

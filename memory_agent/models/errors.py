@@ -28,6 +28,12 @@ WRONG_URL = (
 )
 RATE_LIMITED = "The model server is rate limiting requests (429): wait a moment and retry."
 TIMEOUT = "The model server did not answer in time (timeout): retry, or raise the timeout."
+DEADLINE = (
+    "The model's reply ran past its deadline (MEMORY_AGENT_MODEL_CALL_DEADLINE): retry, or "
+    "raise that deadline."
+)
+_DEADLINE_ERROR = "ModelCallTimeout"
+"""``deadlines.ModelCallTimeout`` by name (its subclass is a stall, which TIMEOUT describes)."""
 UNREACHABLE = "Could not reach the model server (connection failed): check the base URL."
 CUT_OFF = "The model's reply was cut off half-way: retry."
 UNFINISHED = "The reply to this message did not finish: retry."
@@ -103,6 +109,8 @@ def describe_model_error(error: BaseException) -> str:
         return NOT_A_STREAM
     if isinstance(error, MalformedStreamError):
         return MALFORMED
+    if type(error).__name__ == _DEADLINE_ERROR:
+        return DEADLINE
     if isinstance(error, (*_openai("APITimeoutError"), httpx.TimeoutException, TimeoutError)):
         return TIMEOUT
     if isinstance(
@@ -127,6 +135,8 @@ def describe_recorded_error(recorded: str | None) -> str:
     text = _recorded_text(recorded, name)
     if name == EmbeddingServerError.__name__:
         return _first_line(text)
+    if name == _DEADLINE_ERROR:
+        return DEADLINE
     if "StreamReported" in name:
         return _stream_sentence(text)
     status = _RECORDED_STATUS.match(text)
