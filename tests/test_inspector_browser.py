@@ -206,6 +206,7 @@ def _pick(page, label: str, option: str) -> None:
     """Choose the option containing ``option`` in the selectbox labelled ``label``."""
     box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
     box.click()
+    page.keyboard.type(option)  # filters the list: a long one shows only its first options
     page.get_by_role("option").filter(has_text=option).first.click()
     settled(page)
 
