@@ -286,17 +286,20 @@ def _hostile_tool_calls(reply: Reply) -> list[dict]:
     ]
 
 
-def _in_reply_text(page: Page, selector: str) -> list[bool]:
-    """For each match: is it inside a model reply's own text (where Markdown links may stay)?"""
+def _in_reply_text(page: Page, selector: str) -> list[tuple[str, bool]]:
+    """Each match's text, and whether it is inside a model reply's own text (links may stay).
+
+    One evaluation, so a rerun between two queries cannot pair a text with another element.
+    """
     return page.eval_on_selector_all(
         selector,
         """els => els.map(el => {
             const bubble = el.closest('[data-testid=stChatMessage]');
-            return !!bubble
+            return [el.textContent, !!bubble
               && !!bubble.querySelector('[data-testid=stChatMessageAvatarAssistant]')
               && !el.closest('[data-testid=stCaptionContainer]')
               && !el.closest('[data-testid=stExpander]')
-              && !el.closest('.stTabs');
+              && !el.closest('.stTabs')];
         })""",
     )
 
@@ -313,10 +316,8 @@ def _inert(page: Page, foreign: list[str]) -> None:
     assert foreign == [], foreign
     assert page.locator(f'img[src*="{EVIL}"]').count() == 0
     for rendered in (f'a[href*="{EVIL}"]', ".katex", "[data-testid=stMarkdownColoredText]"):
-        assert all(_in_reply_text(page, rendered)), f"{rendered} outside a model reply"
-    texts = page.eval_on_selector_all("strong, em, b", "els => els.map(e => e.textContent)")
-    inside = _in_reply_text(page, "strong, em, b")
-    outside = {text for text, replied in zip(texts, inside, strict=True) if not replied}
+        assert all(replied for _, replied in _in_reply_text(page, rendered)), rendered
+    outside = {text for text, replied in _in_reply_text(page, "strong, em, b") if not replied}
     assert not outside & FOREIGN_FORMATTING, outside  # the app's own **Model** is fine
 
 
