@@ -2,4 +2,4 @@
 
 from memory_agent.cli import main
 
-raise SystemExit(main())
+raise SystemExit(main(program="python -m memory_agent"))

@@ -38,8 +38,15 @@ MODEL_ERRORS = (openai.OpenAIError, ModelServerError, ConnectionError, TimeoutEr
 """How a model call fails; anything else is a bug or a data problem, reported as such."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (errors are one line on stderr)."""
+PROGRAM = "memory-agent"
+"""The installed command (``[project.scripts]``); ``python -m memory_agent`` names itself."""
+
+
+def main(argv: Sequence[str] | None = None, program: str = PROGRAM) -> int:
+    """Run one command; returns the exit code (errors are one line on stderr).
+
+    ``program`` is how the user started it: usage lines and the retry hint repeat it.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     for number, arg in enumerate(argv, start=1):
         try:
@@ -49,8 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # which no store, page or terminal can take.
             shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             return _fail(f"argument {number} ({shown!r}) is not UTF-8 text; retype it.")
-    parser = _parser()
+    parser = _parser(program)
     args = parser.parse_args(argv)
+    args.program = program
     try:
         return args.handler(args)
     except BrokenPipeError:  # output piped into `head` or similar: stop quietly
@@ -75,10 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(sentence)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m memory_agent", description=__doc__.split("\n")[0]
-    )
+def _parser(program: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=program, description=__doc__.split("\n")[0])
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -236,7 +242,7 @@ def _retry_command(args: argparse.Namespace, user: str, thread_id: str) -> str:
     """The exact command that retries the turn: same data directory, user and thread."""
     data_dir = f" --data-dir {shlex.quote(str(args.data_dir))}" if args.data_dir else ""
     return (
-        f"python -m memory_agent{data_dir} chat --user {shlex.quote(user)} --retry "
+        f"{args.program}{data_dir} chat --user {shlex.quote(user)} --retry "
         f"--thread {shlex.quote(thread_id)}"
     )
 
@@ -456,4 +462,4 @@ def _fail(message: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(program="python -m memory_agent.cli"))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from memory_agent.cli import main
-from tests.live_app import cli_command
+from tests.live_app import ROOT, cli_command
 
 
 @pytest.fixture
@@ -158,3 +160,19 @@ def test_bad_flags_exit_with_usage() -> None:
     )
     assert result.returncode == 2
     assert "invalid choice: 'xml'" in result.stderr
+
+
+def test_help_names_the_command_the_user_typed(tmp_path: Path) -> None:
+    # The installed command is the script pip writes for ``[project.scripts]``: the same here.
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, function = scripts["memory-agent"].split(":")
+    command = tmp_path / "memory-agent"
+    command.write_text(f"import sys\nfrom {module} import {function}\nsys.exit({function}())\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # as if installed: the checkout is importable
+    for argv, usage in [
+        ([sys.executable, str(command), "--help"], "usage: memory-agent [-h]"),
+        ([sys.executable, "-m", "memory_agent", "--help"], "usage: python -m memory_agent [-h]"),
+        ([sys.executable, str(command), "memories"], "usage: memory-agent memories [-h]"),
+    ]:
+        result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert result.stdout.startswith(usage) or result.stderr.startswith(usage), argv
