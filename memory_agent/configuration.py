@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NoReturn
 
 from langchain_core.runnables import RunnableConfig
 
@@ -44,7 +44,15 @@ DEFAULT_USER_ID = "default-user"
 DEFAULT_ONLINE_MODEL = "gpt-4o-mini"
 MAX_USER_ID_LENGTH = 64
 MAX_SYSTEM_PROMPT_LENGTH = 20_000
+MAX_SECONDS = 3600
 _USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_@+\-]+$")
+_WHOLE_NUMBERS = (
+    ("embedding_dims", 8, 8192),
+    ("recall_limit", 1, 100),
+    ("max_model_calls", 2, 50),
+    ("max_tool_calls", 1, 100),
+)
+"""Whole-number settings and their bounds, inclusive."""
 
 
 def _env(name: str) -> str | None:
@@ -63,13 +71,19 @@ def _setting(name: str, default: Any, *, operator: bool = False, repr: bool = Tr
     """A field whose value, when not given, is its environment variable, else ``default``."""
 
     def from_env() -> Any:
-        raw = _env(f"MEMORY_AGENT_{name.upper()}")
-        if raw is None and name in ("api_key", "base_url"):
-            raw = _env(f"OPENAI_{name.upper()}")
+        raw = next(filter(None, map(_env, _variables(name))), None)
         fallback = default() if callable(default) else default
         return fallback if raw is None else _parse(name, raw, fallback)
 
-    return field(default_factory=from_env, repr=repr, metadata={"operator": operator})
+    metadata = {"operator": operator, "env_default": default}
+    return field(default_factory=from_env, repr=repr, metadata=metadata)
+
+
+def _variables(name: str) -> tuple[str, ...]:
+    """The environment variables a setting is read from, first found wins."""
+    if name in ("api_key", "base_url"):
+        return (f"MEMORY_AGENT_{name.upper()}", f"OPENAI_{name.upper()}")
+    return (f"MEMORY_AGENT_{name.upper()}",)
 
 
 @dataclass(kw_only=True)
@@ -140,57 +154,74 @@ class Configuration:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first setting that is not usable."""
-        validate_user_id(self.user_id)
+        """Raise ``ValueError`` naming the first setting that is not usable.
+
+        A value that came from the environment is named by its variable, the one the user set.
+        """
+        try:
+            validate_user_id(self.user_id)
+        except ValueError as error:
+            raise ValueError(str(error).replace("user_id", self._given("user_id")[0], 1)) from None
         if not _is_number(self.temperature) or not 0 <= self.temperature <= 2:
-            raise ValueError(f"temperature must be a number from 0 to 2, got {self.temperature!r}")
+            self._refuse("temperature", "a number from 0 to 2")
         if not isinstance(self.model, str) or not self.model.strip():
-            raise ValueError("model must be a non-empty model name")
+            self._refuse("model", "a model name")
         if not isinstance(self.system_prompt, str) or not self.system_prompt.strip():
-            raise ValueError("system_prompt must not be empty")
+            self._refuse("system_prompt", "a prompt, not empty")
         if len(self.system_prompt) > MAX_SYSTEM_PROMPT_LENGTH:
             raise ValueError(
-                f"system_prompt is {len(self.system_prompt)} characters; "
+                f"{self._given('system_prompt')[0]} is {len(self.system_prompt)} characters; "
                 f"the limit is {MAX_SYSTEM_PROMPT_LENGTH}"
             )
-        if self.base_url is not None and not re.match(r"^https?://", str(self.base_url)):
-            raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
+        for name in ("base_url", "embedding_base_url"):
+            url = getattr(self, name)
+            if url is not None and not re.match(r"^https?://", str(url)):
+                self._refuse(name, "a URL starting with http:// or https://")
         self._validate_embedding()
-        if not _is_int(self.embedding_dims) or not 8 <= self.embedding_dims <= 8192:
-            raise ValueError(f"embedding_dims must be 8 to 8192, got {self.embedding_dims!r}")
-        if not _is_int(self.recall_limit) or not 1 <= self.recall_limit <= 100:
-            raise ValueError(f"recall_limit must be 1 to 100, got {self.recall_limit!r}")
-        if not _is_int(self.max_model_calls) or not 2 <= self.max_model_calls <= 50:
-            raise ValueError(f"max_model_calls must be 2 to 50, got {self.max_model_calls!r}")
-        if not _is_int(self.max_tool_calls) or not 1 <= self.max_tool_calls <= 100:
-            raise ValueError(f"max_tool_calls must be 1 to 100, got {self.max_tool_calls!r}")
-        _check_seconds("request_timeout", self.request_timeout)
-        _check_seconds("model_call_deadline", self.model_call_deadline)
+        for name, low, high in _WHOLE_NUMBERS:
+            value = getattr(self, name)
+            if not _is_int(value) or not low <= value <= high:
+                self._refuse(name, f"a whole number from {low} to {high}")
+        for name in ("request_timeout", "model_call_deadline"):
+            seconds = getattr(self, name)
+            if not _is_number(seconds) or not 0 < seconds <= MAX_SECONDS:
+                self._refuse(name, f"a number of seconds above 0, at most {MAX_SECONDS}")
 
     def _validate_embedding(self) -> None:
         if self.embedding not in OFFLINE_EMBEDDINGS and not re.fullmatch(
             r"openai(:.+)?", str(self.embedding)
         ):
-            raise ValueError(
-                "embedding must be 'wordllama', 'hash', 'openai' or 'openai:<model>', "
-                f"got {self.embedding!r}"
-            )
+            self._refuse("embedding", "'wordllama', 'hash', 'openai' or 'openai:<model>'")
         if self.embedding == "openai" and not self.embedding_model:
             raise ValueError(
-                "embedding 'openai' needs MEMORY_AGENT_EMBEDDING_MODEL (or use 'openai:<model>')"
-            )
-        if self.embedding_base_url is not None and not re.match(
-            r"^https?://", str(self.embedding_base_url)
-        ):
-            raise ValueError(
-                "embedding_base_url must start with http:// or https://, "
-                f"got {self.embedding_base_url!r}"
+                f"{self._given('embedding')[0]} 'openai' needs MEMORY_AGENT_EMBEDDING_MODEL "
+                "(or use 'openai:<model>')"
             )
         if self.embedding_encoding_format not in (None, *ENCODING_FORMATS):
-            raise ValueError(
-                "embedding_encoding_format must be 'float' or 'base64', "
-                f"got {self.embedding_encoding_format!r}"
-            )
+            self._refuse("embedding_encoding_format", "'float' or 'base64'")
+
+    def _given(self, name: str) -> tuple[str, Any]:
+        """The setting's name and value as the user gave them: its env var and text, if from there.
+
+        A value equal to what the environment variable holds came from it (a run that passes the
+        same value is told of the variable, which is just as true of the setting).
+        """
+        value = getattr(self, name)
+        for variable in _variables(name):
+            raw = _env(variable)
+            if raw is None:
+                continue
+            default = next(f for f in fields(self) if f.name == name).metadata["env_default"]
+            try:
+                from_env = _parse(name, raw, default() if callable(default) else default)
+            except ValueError:
+                break
+            return (variable, raw) if from_env == value else (name, value)
+        return name, value
+
+    def _refuse(self, name: str, rule: str) -> NoReturn:
+        label, value = self._given(name)
+        raise ValueError(f"{label} must be {rule}, got {value!r}")
 
     @property
     def embedding_server_model(self) -> str | None:
@@ -269,28 +300,25 @@ _FIELD_HELP = {
 
 def _parse(name: str, raw: str, default: Any) -> Any:
     """Turn an env var's text into the default's type, naming the variable when it cannot."""
-    try:
-        if isinstance(default, float):
+    variable = f"MEMORY_AGENT_{name.upper()}"
+    if isinstance(default, float):
+        try:
             value = float(raw)
-            if not math.isfinite(value):
-                raise ValueError(raw)
-            return value
-        if isinstance(default, int):
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ValueError(f"{variable} must be a finite number, got {raw!r}")
+        return value
+    if isinstance(default, int):
+        try:
             return int(raw)
-    except ValueError:
-        raise ValueError(
-            f"MEMORY_AGENT_{name.upper()} must be a finite number, got {raw!r}"
-        ) from None
+        except ValueError:
+            raise ValueError(f"{variable} must be a whole number, got {raw!r}") from None
     return raw
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_seconds(name: str, seconds: Any) -> None:
-    if not _is_number(seconds) or not 0 < seconds <= 3600:
-        raise ValueError(f"{name} must be a number of seconds from 0 to 3600, got {seconds!r}")
 
 
 def _is_int(value: Any) -> bool:

@@ -109,3 +109,46 @@ def test_a_timeout_must_be_a_finite_number(monkeypatch: pytest.MonkeyPatch, raw:
     monkeypatch.setenv("MEMORY_AGENT_REQUEST_TIMEOUT", raw)
     with pytest.raises(ValueError, match="MEMORY_AGENT_REQUEST_TIMEOUT"):
         Configuration.from_runnable_config()
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "rule"),
+    [
+        ("MEMORY_AGENT_REQUEST_TIMEOUT", "0", "a number of seconds above 0, at most 3600"),
+        ("MEMORY_AGENT_MODEL_CALL_DEADLINE", "5000", "a number of seconds above 0, at most 3600"),
+        ("MEMORY_AGENT_TEMPERATURE", "3", "a number from 0 to 2"),
+        ("MEMORY_AGENT_RECALL_LIMIT", "0", "a whole number from 1 to 100"),
+        ("MEMORY_AGENT_RECALL_LIMIT", "1.5", "a whole number"),
+        ("MEMORY_AGENT_EMBEDDING_DIMS", "4", "a whole number from 8 to 8192"),
+        ("MEMORY_AGENT_MAX_MODEL_CALLS", "1", "a whole number from 2 to 50"),
+        ("MEMORY_AGENT_MAX_TOOL_CALLS", "101", "a whole number from 1 to 100"),
+        ("MEMORY_AGENT_EMBEDDING", "word2vec", "'wordllama', 'hash', 'openai' or 'openai:<model>'"),
+        ("MEMORY_AGENT_EMBEDDING_ENCODING_FORMAT", "hex", "'float' or 'base64'"),
+        ("MEMORY_AGENT_BASE_URL", "ftp://x", "a URL starting with http:// or https://"),
+        ("OPENAI_BASE_URL", "ftp://x", "a URL starting with http:// or https://"),
+        ("MEMORY_AGENT_EMBEDDING_BASE_URL", "x", "a URL starting with http:// or https://"),
+        ("MEMORY_AGENT_MODEL", "  ", "a model name"),
+    ],
+)
+def test_a_bad_env_var_is_named_with_the_text_the_user_set(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, rule: str
+) -> None:
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(ValueError) as caught:
+        Configuration.from_runnable_config()
+    assert str(caught.value) == f"{variable} must be {rule}, got {raw!r}"
+
+
+def test_a_bad_user_id_from_the_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMORY_AGENT_USER_ID", "zed.smith")
+    with pytest.raises(ValueError, match=r"^MEMORY_AGENT_USER_ID 'zed.smith' may only contain"):
+        Configuration.from_runnable_config()
+
+
+def test_a_bad_value_given_for_the_run_names_the_setting_not_the_env_var(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEMORY_AGENT_RECALL_LIMIT", "5")
+    with pytest.raises(ValueError) as caught:
+        Configuration.from_runnable_config({"configurable": {"recall_limit": 0}})
+    assert str(caught.value) == "recall_limit must be a whole number from 1 to 100, got 0"

@@ -191,7 +191,7 @@ def test_cli_prints_the_sentence_and_the_retry_command_and_retry_answers_once(
     hint, error = err  # the hint, then the error as the last line (what scripts read)
     assert error == f"error: {fault.sentence}"
     command = hint.split("answer it with: ", 1)[1]
-    assert command == (f"memory-agent --data-dir {data_dir} chat --user {USER} --retry --thread t1")
+    assert command == f"memory-agent --data-dir {data_dir} chat --user {USER} --retry --thread t1"
 
     heal(stub, monkeypatch)
     code, out, err = cli(data_dir, capsys, *shlex.split(command)[3:])
