@@ -297,3 +297,11 @@ def test_without_the_tools_bound_it_does_not_call_them() -> None:
     reply = OfflineDemoModel().invoke([HumanMessage("My name is Zed")])
     assert reply.tool_calls == []
     assert "offline demo model" in reply.content
+
+
+def test_the_demo_model_reads_a_message_in_several_text_blocks_as_one_text() -> None:
+    """agent-chat-ui sends content blocks; words at a block boundary must not fuse."""
+    human = HumanMessage(content=[{"type": "text", "text": "I work at Acme"}, "and I love sailing"])
+    reply = OfflineDemoModel().bind_tools([upsert_memory]).invoke([_system(), human])
+    saved = sorted(call["args"]["content"] for call in reply.tool_calls)
+    assert saved == ["User loves sailing", "User works at Acme"]

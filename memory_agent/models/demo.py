@@ -39,6 +39,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from memory_agent.memories.records import MAX_CONTENT_LENGTH
+from memory_agent.message_text import message_text
 from memory_agent.models.demo_reading import (
     ABOUT_ME,
     FAMILY_OF_MEMORY,
@@ -168,7 +169,7 @@ class OfflineDemoModel(BaseChatModel):
         message_id = f"run-{uuid.uuid4()}"
         if isinstance(last, ToolMessage):
             return AIMessage(_confirm(messages), id=message_id)
-        text = last.text
+        text = message_text(last)
         reading = read_message(text)
         if reading.forget is not None and FORGET_TOOL in tools:
             target = _memory_to_forget(reading.forget, memories)
@@ -352,7 +353,7 @@ def _shown_of(messages: list[BaseMessage]) -> tuple[int, int] | None:
     """(shown, total) when the prompt says recall left some memories out."""
     for message in messages:
         if isinstance(message, SystemMessage):
-            match = _SHOWN_OF.search(message.text)
+            match = _SHOWN_OF.search(message_text(message))
             if match:
                 return int(match.group("shown")), int(match.group("total"))
     return None
@@ -380,7 +381,7 @@ def _confirm(messages: list[BaseMessage]) -> str:
     for result in results:
         artifact = result.artifact if isinstance(result.artifact, dict) else {}
         if result.status == "error" or not artifact:
-            failed.append(plain_tool_error(result.text))
+            failed.append(plain_tool_error(message_text(result)))
         elif artifact.get("action") == "updated":
             old = artifact.get("before")
             now = second_person(artifact["content"])
@@ -408,7 +409,7 @@ def _confirm(messages: list[BaseMessage]) -> str:
         lines.append("I've forgotten that " + join(forgotten) + ".")
     lines.extend(dict.fromkeys(failed))
     human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-    unread = read_message(human.text).not_understood if human else []
+    unread = read_message(message_text(human)).not_understood if human else []
     if unread:
         lines.append(f"I didn't understand {quoted(unread)}.")
     return _sign(" ".join(lines))
@@ -431,7 +432,7 @@ def recalled_memories(messages: list[BaseMessage]) -> list[RecalledMemory]:
     for message in messages:
         if not isinstance(message, SystemMessage):
             continue
-        for line in message.text.splitlines():
+        for line in message_text(message).splitlines():
             match = _RECALLED.match(line.strip())
             if match:
                 rest = match.group("rest")
