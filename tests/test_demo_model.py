@@ -305,3 +305,40 @@ def test_the_demo_model_reads_a_message_in_several_text_blocks_as_one_text() -> 
     reply = OfflineDemoModel().bind_tools([upsert_memory]).invoke([_system(), human])
     saved = sorted(call["args"]["content"] for call in reply.tool_calls)
     assert saved == ["User loves sailing", "User works at Acme"]
+
+
+@pytest.mark.parametrize(
+    "nonsense",
+    [
+        "purple monkey dishwasher",
+        "banana phone",
+        "colorless green ideas sleep furiously",
+        "xyzzy plugh",
+        "asdf qwer zxcv",
+        "purple café",
+    ],
+)
+def test_english_it_cannot_read_is_not_understood_not_called_foreign(nonsense: str) -> None:
+    reply = (
+        OfflineDemoModel().bind_tools([upsert_memory]).invoke([_system(), HumanMessage(nonsense)])
+    )
+    assert reply.content.startswith(f'I didn\'t understand "{nonsense}". Offline, I understand')
+    assert ONLY_ENGLISH not in reply.content and reply.tool_calls == []
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        "Ich wohne in Berlin",
+        "Mi chiamo Luca",
+        "Eu moro em Lisboa",
+        "Ik woon in Amsterdam",
+        "Zażółć gęślą jaźń",
+        "Привет, как дела",
+    ],
+)
+def test_another_language_is_still_told_it_is_not_english(foreign: str) -> None:
+    reply = (
+        OfflineDemoModel().bind_tools([upsert_memory]).invoke([_system(), HumanMessage(foreign)])
+    )
+    assert reply.content.startswith(ONLY_ENGLISH) and reply.tool_calls == []

@@ -21,6 +21,21 @@ _ENGLISH = words(  # words other languages seldom use ("me", "no", "a", "in" are
     "called named"
 )
 
+_OTHER_LANGUAGES = words(  # Spanish, French, Italian, Portuguese, German, Dutch, Swedish words
+    # that English does not use, so that an English message the rules cannot read ("purple
+    # monkey dishwasher") is told it was not understood, not that it is not English.
+    "el la los las una unos y o del que es soy son estoy mi mis tu su se por para con como muy "
+    "pero yo llamo hola gracias tengo vivo trabajo je j' le les une des et ou du est suis sont "
+    "mon ma mes ton ta tes sa ses il elle nous vous ils avec dans sur pas bonjour merci "
+    "m'appelle j'ai habite travaille ich bin ist sind der das ein eine und oder nicht mit für "
+    "auf mein meine dein wohne heiße arbeite danke io sono il lo gli della che e non mi chiamo "
+    "ciao grazie ho abito lavoro eu sou um uma não meu minha olá obrigado obrigada moro chamo "
+    "ik ben het een niet voor mijn woon heet jag är och inte heter bor"
+)
+
+
+_ENGLISH_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz'àâäçèéêëîïôöûüñ")
+"""Letters of English words, loanwords' accents included."""
 
 _PROFESSIONS = words(
     "nurse doctor teacher engineer developer programmer designer lawyer accountant student chef  "
@@ -437,14 +452,21 @@ def read_message(text: str) -> Reading:
 
 
 def is_english(text: str) -> bool:
-    """Whether the message looks like English: Latin letters and at least one common word."""
+    """Whether the message may be English: Latin letters, and no sign of another language.
+
+    A sign is a common word of another language, or a letter English does not use (not even in
+    "café" or "naïve"), with no common English word beside it. Words the rules do not know are
+    English not understood.
+    """
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return True
     if sum(c.isascii() or "à" <= c.lower() <= "ÿ" for c in letters) < 0.8 * len(letters):
         return False
-    words = re.findall(r"[a-z']+", text.lower())
-    return len(words) <= 1 or any(w in _ENGLISH for w in words)
+    words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]*)?", text.lower())
+    if len(words) <= 1 or any(w in _ENGLISH for w in words):
+        return True
+    return not any(w in _OTHER_LANGUAGES or set(w) - _ENGLISH_LETTERS for w in words)
 
 
 def _remembered(stated: str) -> list[Fact]:
