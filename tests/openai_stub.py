@@ -7,17 +7,15 @@ can make it answer with text, tool calls, or a fault (an HTTP error, a delay, a 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from memory_agent.models.embeddings import HashingEmbeddings
+from tests.loopback_http import LoopbackServer, QuietHandler
 
 STREAM_USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
 """Token usage the stub reports at the end of a stream that asked for it."""
@@ -37,7 +35,7 @@ class Reply:
     """Seconds between streamed chunks: a slow model, so a test can act mid-reply."""
 
 
-class OpenAIStub:
+class OpenAIStub(LoopbackServer):
     """Serve on a free loopback port; ``url`` is the base URL to give ``ChatOpenAI``."""
 
     def __init__(self, embedding_dims: int = 64) -> None:
@@ -47,21 +45,7 @@ class OpenAIStub:
         self.replies: deque[Reply] = deque()
         self.default_reply = Reply(text="Hello from the stub model.")
         self.embeddings = HashingEmbeddings(embedding_dims)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> OpenAIStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -69,23 +53,12 @@ class OpenAIStub:
     def _next_reply(self) -> Reply:
         return self.replies.popleft() if self.replies else self.default_reply
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def handle(self) -> None:
-                """A client that gave up (a timeout test) is expected: no traceback on stderr."""
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    super().handle()
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = self.json_body()
                 stub.requests.append(
                     {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
                 )
@@ -94,7 +67,7 @@ class OpenAIStub:
                 elif self.path.endswith("/chat/completions"):
                     self._chat(body, stub._next_reply())
                 else:
-                    self._json(404, {"error": {"message": "not found"}})
+                    self.send_json(404, {"error": {"message": "not found"}})
 
             def _embeddings(self, body: dict[str, Any]) -> None:
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -103,7 +76,7 @@ class OpenAIStub:
                     {"object": "embedding", "index": i, "embedding": v}
                     for i, v in enumerate(vectors)
                 ]
-                self._json(
+                self.send_json(
                     200,
                     {
                         "object": "list",
@@ -117,49 +90,27 @@ class OpenAIStub:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:
-                    self._json(
-                        reply.status,
-                        {
-                            "error": {
-                                "message": f"stub error {reply.status}",
-                                "type": "stub",
-                                "code": reply.status,
-                            }
-                        },
-                    )
+                    error = {"message": f"stub error {reply.status}", "type": "stub"}
+                    self.send_json(reply.status, {"error": {**error, "code": reply.status}})
                     return
                 if body.get("stream"):
                     self._stream(body, reply)
                 else:
-                    self._json(200, _completion(body, reply))
+                    self.send_json(200, _completion(body, reply))
 
             def _stream(self, body: dict[str, Any], reply: Reply) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
+                self.start_events()
                 for number, chunk in enumerate(_chunks(body, reply)):
                     if reply.cut_after_chunks is not None and number >= reply.cut_after_chunks:
                         self.wfile.flush()
                         self.connection.shutdown(2)
                         return
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
+                    self.send_event(f"data: {json.dumps(chunk)}")
                     if number == 1:  # chunk 0 carries only the role
                         stub.first_token_sent.append(time.perf_counter())
                     if reply.chunk_delay:
                         time.sleep(reply.chunk_delay)
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
-                self.close_connection = True
-
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_event("data: [DONE]")
 
         return Handler
 

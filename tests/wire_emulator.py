@@ -24,17 +24,16 @@ Faults (``Reply(fault=...)``) script the error shapes those servers send; see ``
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback_http import LoopbackServer, QuietHandler
 
 MODES = (
     "openai",
@@ -103,7 +102,7 @@ class Reply:
 USAGE = {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}
 
 
-class WireEmulator:
+class WireEmulator(LoopbackServer):
     """Serve one mode on a free loopback port; ``url`` is the base URL to give ``ChatOpenAI``."""
 
     def __init__(self, mode: str = "openai") -> None:
@@ -114,21 +113,7 @@ class WireEmulator:
         self.replies: deque[Reply] = deque()
         self.default_reply = Reply(text="Hello from the emulator.")
         self._lmstudio_ids = itertools.count(318_224_001)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> WireEmulator:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -188,59 +173,35 @@ class WireEmulator:
     def _next_reply(self) -> Reply:
         return self.replies.popleft() if self.replies else self.default_reply
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def handle(self) -> None:
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    super().handle()
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = self.json_body()
                 emulator.requests.append({"path": self.path, "body": body})
                 if not self.path.endswith("/chat/completions"):
-                    self._send(404, "application/json", b'{"detail": "Not Found"}')
+                    self.send_json(404, {"detail": "Not Found"})
                     return
                 reply = emulator._next_reply()
                 status, payload = FAULTS.get(reply.fault or "", (200, None))
                 if status != 200:
-                    self._send(status, "application/json", json.dumps(payload).encode())
+                    self.send_json(status, payload)
                 elif isinstance(payload, str):
-                    self._send(200, "text/html", payload.encode())
+                    self.send_body(200, "text/html", payload.encode())
                 else:
-                    self._stream(emulator.events(body, reply))
-
-            def _send(self, status: int, content_type: str, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _stream(self, events: list[Any]) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                for event in events:
-                    if event is DONE:
-                        line = "data: [DONE]"
-                    elif isinstance(event, str):
-                        line = event
-                    else:
-                        line = f"data: {json.dumps(event)}"
-                    self.wfile.write(f"{line}\n\n".encode())
-                    self.wfile.flush()
-                self.close_connection = True
+                    self.start_events()
+                    for event in emulator.events(body, reply):
+                        self.send_event(_sse_line(event))
 
         return Handler
+
+
+def _sse_line(event: Any) -> str:
+    """``DONE`` is ``data: [DONE]``, a string a raw line (a comment, a broken chunk), else JSON."""
+    if event is DONE:
+        return "data: [DONE]"
+    return event if isinstance(event, str) else f"data: {json.dumps(event)}"
 
 
 # ---- the dialects ------------------------------------------------------------------------------
