@@ -72,9 +72,10 @@ _NAME = r"([A-Z][\w'-]*|[^\W\d_][\w'-]*)"
 
 
 _RULES: list[tuple[re.Pattern[str], str, str | None, str]] = [
-    (re.compile(rf"^my name(?:'s| is) {_NAME}$", re.I), "User's name is {0}", "name", "name"),
     (
-        re.compile(rf"^(?:call me|i am called|i'm called|people call me) {_NAME}$", re.I),
+        re.compile(
+            rf"^(?:my name(?:'s| is)|call me|i(?:'m| am) called|people call me) {_NAME}$", re.I
+        ),
         "User's name is {0}",
         "name",
         "name",
@@ -200,13 +201,11 @@ _RULES: list[tuple[re.Pattern[str], str, str | None, str]] = [
         "likes",
     ),
     (
-        re.compile(r"^i (?:really )?(?:don't|do not|dont) (?:like|enjoy|love) (.+)$", re.I),
-        "User dislikes {0}",
-        None,
-        "dislikes",
-    ),
-    (
-        re.compile(r"^i (?:really )?(?:hate|dislike|can't stand|cannot stand) (.+)$", re.I),
+        re.compile(
+            r"^i (?:really )?(?:(?:don't|do not|dont) (?:like|enjoy|love)|hate|dislike|"
+            r"can't stand|cannot stand) (.+)$",
+            re.I,
+        ),
         "User dislikes {0}",
         None,
         "dislikes",
