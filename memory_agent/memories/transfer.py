@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langgraph.store.base import BaseStore
 
@@ -21,6 +21,11 @@ from memory_agent.memories.records import (
 )
 from memory_agent.memories.store import apply_planned, list_memories
 from memory_agent.memories.validation import is_number, kind_of, valid_thread_id, valid_timestamp
+
+ImportMode = Literal["merge", "replace"]
+"""merge: add and update by key; replace: also delete the memories the file does not have."""
+ImportRows = Sequence[Mapping[str, Any]]
+"""Rows as ``parse_import`` returns them (or a page builds them), not yet validated."""
 
 MAX_IMPORT_ROWS = 10_000
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -93,20 +98,14 @@ def parse_import(data: bytes, filename: str) -> list[dict[str, Any]]:
 
 
 def import_changes(
-    store: BaseStore,
-    user_id: str,
-    rows: Sequence[Mapping[str, Any]],
-    mode: Literal["merge", "replace"],
+    store: BaseStore, user_id: str, rows: ImportRows, mode: ImportMode
 ) -> list[Change]:
     """The changes an import would make now (a preview; ``import_memories`` applies them)."""
     return changes_for_import(rows, {m.key: m for m in list_memories(store, user_id)}, mode)
 
 
 def import_memories(
-    store: BaseStore,
-    user_id: str,
-    rows: Sequence[Mapping[str, Any]],
-    mode: Literal["merge", "replace"],
+    store: BaseStore, user_id: str, rows: ImportRows, mode: ImportMode
 ) -> list[MemoryWrite]:
     """Import ``rows``, all or nothing, with changes worked out under the user's write lock.
 
@@ -120,16 +119,14 @@ def import_memories(
 
 
 def changes_for_import(
-    rows: Sequence[Mapping[str, Any]],
-    current: Mapping[str, Memory],
-    mode: Literal["merge", "replace"],
+    rows: ImportRows, current: Mapping[str, Memory], mode: ImportMode
 ) -> list[Change]:
     """The changes ``rows`` make to ``current``: merge upserts by key; replace deletes the rest.
 
     A row's key names one of the user's own memories or a new one of theirs; other users'
     memories are never looked at, so no answer (or error) tells an importer what others have.
     """
-    if mode not in ("merge", "replace"):
+    if mode not in get_args(ImportMode):
         raise MemoryValidationError(f"Import mode must be 'merge' or 'replace', got {mode!r}.")
     changes: list[Change] = []
     first_row: dict[str, int] = {}
