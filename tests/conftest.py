@@ -102,6 +102,18 @@ def runtime(data_dir: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture
+def page_runtime(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """The pages' cached runtime (``ui.get_runtime``) on this test's data, closed after it."""
+    from ui import get_runtime  # the pages' module: only the tests that drive pages load it
+
+    monkeypatch.setenv("MEMORY_AGENT_DATA_DIR", str(data_dir))
+    get_runtime.clear()
+    yield get_runtime()
+    get_runtime().close()
+    get_runtime.clear()
+
+
+@pytest.fixture
 def openai_stub() -> Iterator[OpenAIStub]:
     with OpenAIStub() as stub:
         yield stub

@@ -12,7 +12,6 @@ import resource
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -178,15 +177,6 @@ def test_bytes_that_are_not_utf8_are_refused_in_arguments_and_typed_lines(tmp_pa
         assert [m.text for m in threads.messages(runtime, USER, "t1")][::2] == ["hello"]
     finally:
         runtime.close()
-
-
-@pytest.fixture
-def page_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    monkeypatch.setenv("MEMORY_AGENT_DATA_DIR", str(tmp_path / "data"))
-    get_runtime.clear()
-    yield get_runtime()
-    get_runtime().close()
-    get_runtime.clear()
 
 
 def _fill_the_disk(conn) -> None:

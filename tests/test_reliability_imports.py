@@ -7,7 +7,6 @@ file sat in the uploader. Counted here as SQL statements and as calls, not as se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from memory_agent import memories
 from memory_agent.memories import records
 from memory_agent.runtime import Runtime, open_runtime
 from tests.live_app import ROOT
-from ui import get_runtime
 
 ROWS = [{"key": f"k{n:04d}", "content": f"User fact number {n}"} for n in range(400)]
 
@@ -68,15 +66,6 @@ def test_an_import_check_does_not_grow_with_the_number_of_users(tmp_path: Path) 
         assert theirs is not None and theirs.value["content"] == "theirs"
     finally:
         runtime.close()
-
-
-@pytest.fixture
-def page_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    monkeypatch.setenv("MEMORY_AGENT_DATA_DIR", str(tmp_path / "data"))
-    get_runtime.clear()
-    yield get_runtime()
-    get_runtime().close()
-    get_runtime.clear()
 
 
 def test_a_file_in_the_uploader_is_checked_once_not_on_every_rerun(
