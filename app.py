@@ -29,5 +29,5 @@ except Exception as error:  # a damaged, foreign, full or locked store: one line
     sentence = faults.describe(error, get_runtime().location)
     if sentence is None:
         raise
-    logging.getLogger(__name__).warning("Storage fault", exc_info=True)
+    logging.getLogger(__name__).warning("Storage fault: %s", sentence)  # expected: no traceback
     st.error(sentence, icon=":material/database:")

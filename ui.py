@@ -20,7 +20,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from memory_agent.configuration import validate_user_id
 from memory_agent.identity import Identity, LoginError, identity_from_claims, is_admin
 from memory_agent.memories.validation import describe_character, invisible_characters
-from memory_agent.runtime import Runtime, open_runtime
+from memory_agent.runtime import OPEN_FAULTS, Runtime, open_runtime
 
 USER_PARAM = "user"
 """URL query parameter holding the current user id (the chat and the inspector both read it)."""
@@ -84,7 +84,10 @@ def runtime_or_stop() -> Runtime:
     try:
         return get_runtime()
     except Exception as error:
-        logging.getLogger(__name__).exception("Cannot open the runtime")
+        if isinstance(error, OPEN_FAULTS):  # expected (damaged data, a bad setting): one line
+            logging.getLogger(__name__).error("Cannot open the runtime: %s", error)
+        else:
+            logging.getLogger(__name__).exception("Cannot open the runtime")
         st.error(f"Memory Agent cannot start: {escape_inline(str(error))}", icon=":material/error:")
         st.stop()
 

@@ -36,6 +36,15 @@ class Runtime:
     """Named locks shared with every process on the same data (one turn per conversation)."""
 
 
+OPEN_FAULTS: tuple[type[Exception], ...] = (RuntimeError, ValueError, OSError)
+"""How ``open_runtime`` fails when the data or the settings are unusable, as the CLI reads them.
+
+Damaged, foreign or locked files, an unreachable database or server and another embedding raise
+``RuntimeError`` subclasses whose message says what to do; a bad setting raises ``ValueError``.
+These are expected: shown and logged as that one message, without a traceback.
+"""
+
+
 def default_server_url() -> str | None:
     """``MEMORY_AGENT_SERVER_URL``, if set: the agent runs on that server."""
     return os.environ.get("MEMORY_AGENT_SERVER_URL") or None

@@ -21,7 +21,7 @@ from memory_agent import memories
 from memory_agent.backends.sqlite import CONVERSATIONS_FILE, MEMORIES_FILE
 from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime, open_runtime
-from tests.live_app import ROOT, cli_command
+from tests.live_app import ROOT, LiveApp, cli_command, settled
 from tests.reliability_checks import integrity_ok
 from ui import get_runtime
 
@@ -218,3 +218,50 @@ def test_zz_faults_seen(capsys) -> None:
     """Prints every line a fault produced above, for RELIABILITY.md."""
     with capsys.disabled():
         print("\n" + "\n".join(sorted(set(FAULTS_SEEN))))
+
+
+def _page_and_console(page, data_dir: Path, path: str) -> tuple[str, str]:
+    """The alert a real browser shows at ``path``, twice (a reload retries), and the server log."""
+    page.set_default_timeout(60_000)  # two busy cores
+    with LiveApp(data_dir) as app:
+        shown = []
+        for _ in range(2):
+            page.goto(f"{app.url}{path}")
+            alert = page.get_by_test_id("stAlertContentError")
+            alert.first.wait_for()
+            settled(page)
+            shown.append(alert.first.inner_text())
+    assert shown[0] == shown[1]
+    return shown[0], app.log.read_text()
+
+
+@pytest.mark.browser
+def test_garbage_bytes_for_a_data_file_are_one_line_on_the_page_and_on_the_console(
+    page, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / MEMORIES_FILE).write_bytes(os.urandom(8192))
+    shown, console = _page_and_console(page, data_dir, f"/?user={USER}")
+    assert "Memory Agent cannot start: " in shown and "memories.sqlite is damaged" in shown
+    assert "Traceback" not in console
+    logged = [line for line in console.splitlines() if "Cannot open the runtime" in line]
+    assert len(logged) == 2 and all("memories.sqlite is damaged" in line for line in logged)
+
+
+@pytest.mark.browser
+def test_a_data_file_damaged_inside_is_one_line_on_the_page_and_on_the_console(
+    page, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    _chatted(data_dir)
+    path = data_dir / CONVERSATIONS_FILE
+    with open(path, "r+b") as file:  # every page but the first (the schema) overwritten
+        for offset in range(4096, path.stat().st_size, 4096):
+            file.seek(offset + 16)
+            file.write(os.urandom(64))
+    shown, console = _page_and_console(page, data_dir, f"/?user={USER}&thread=t1")
+    assert "conversations.sqlite is damaged" in shown
+    assert "Traceback" not in console
+    logged = [line for line in console.splitlines() if "Storage fault" in line]
+    assert len(logged) == 2 and all("is damaged" in line for line in logged)
