@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -176,3 +177,20 @@ def test_help_names_the_command_the_user_typed(tmp_path: Path) -> None:
     ]:
         result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
         assert result.stdout.startswith(usage) or result.stderr.startswith(usage), argv
+
+
+def test_pip_install_of_a_checkout_writes_nothing_in_it_and_installs_the_command(
+    tmp_path: Path,
+) -> None:
+    """``langgraph dev`` restarts on any ``*.py`` written below the project, e.g. a build/ copy."""
+    checkout, target = tmp_path / "checkout", tmp_path / "installed"
+    skip = shutil.ignore_patterns(".git", "data", "__pycache__", ".*_cache", ".lang*", "test-*")
+    shutil.copytree(ROOT, checkout, ignore=skip)
+    before = sorted(p.relative_to(checkout) for p in checkout.rglob("*"))
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, "--target", str(target), str(checkout)], check=True, timeout=300)
+    assert sorted(p.relative_to(checkout) for p in checkout.rglob("*")) == before
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    command = [sys.executable, str(target / "bin" / "memory-agent"), "--help"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.stdout.startswith("usage: memory-agent [-h]"), result.stderr
