@@ -18,6 +18,7 @@ from langgraph.store.base import BaseStore
 
 from memory_agent import memories
 from memory_agent.configuration import Configuration
+from memory_agent.message_text import message_text
 from memory_agent.prompts import SYSTEM_PROMPT, render_system_prompt
 
 RECALL_KEY = "memory_agent_recall"
@@ -119,7 +120,7 @@ def count_memories(store: BaseStore, user_id: str, found: int, limit: int) -> in
 def recall_query(messages: Sequence[AnyMessage]) -> str:
     """The user's latest message: what this turn is about (the agent's replies add only noise)."""
     latest = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-    return latest.text if latest else ""
+    return message_text(latest) if latest else ""
 
 
 def last_recall(messages: Sequence[BaseMessage]) -> Recall | None:
