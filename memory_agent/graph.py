@@ -193,18 +193,19 @@ def _error(call: dict[str, Any], reason: str) -> ToolMessage:
 
 
 def _with_own_ids(response: AIMessage, history: Sequence[AnyMessage]) -> AIMessage:
-    """Give the reply and each of its tool calls an id no other message of the window has.
+    """Give the reply an id of our own, and each tool call an id no other call of the window has.
 
     Servers' ids cannot be trusted to be unique: vLLM's Kimi parser sends
     ``functions.upsert_memory:0`` in every request, llama.cpp leaves ids out, others reuse
-    ``call_0``. A repeated message id would make ``add_messages`` replace an earlier reply; a
-    repeated or missing call id would pair tool results with the wrong call. Only the window is
-    checked (older messages are not loaded); a memory's key does not rely on these ids alone
-    (``tools.new_memory_key``). Oversized arguments
-    are replaced by a short placeholder, so they are refused once and never re-sent.
+    ``call_0``, Ollama's replies are ``chatcmpl-<0..999>``. A repeated message id would make
+    ``add_messages`` replace an earlier reply, or the transcript (keyed by message id) overwrite
+    a message that left the window long ago, so the reply's id is always new. A repeated or
+    missing call id would pair tool results with the wrong call; calls pair within a turn, so
+    the window is enough there (a memory's key does not rely on these ids alone:
+    ``tools.new_memory_key``). Oversized arguments are replaced by a short placeholder, so they
+    are refused once and never re-sent.
     """
     seen_calls = {c.get("id") for m in history for c in getattr(m, "tool_calls", [])}
-    seen_messages = {m.id for m in history}
 
     def fresh(call: dict[str, Any]) -> dict[str, Any]:
         call = dict(call)
@@ -224,11 +225,10 @@ def _with_own_ids(response: AIMessage, history: Sequence[AnyMessage]) -> AIMessa
         return call
 
     update: dict[str, Any] = {
+        "id": _new_id("ai"),
         "tool_calls": [fresh(c) for c in response.tool_calls],
         "invalid_tool_calls": [fresh(c) for c in response.invalid_tool_calls],
     }
-    if not response.id or response.id in seen_messages:
-        update["id"] = _new_id("ai")
     if response.tool_calls or response.invalid_tool_calls:
         # The provider's own copy would be sent back beside ours, with the old ids.
         update["additional_kwargs"] = {

@@ -13,7 +13,7 @@ from memory_agent import state as agent_state
 from memory_agent import tools
 from memory_agent.conversations import chat, threads, transcript
 from memory_agent.conversations.threads import thread_config
-from memory_agent.graph import build_graph
+from memory_agent.graph import _with_own_ids, build_graph
 from memory_agent.runtime import Runtime, open_runtime
 from memory_agent.state import WINDOW_MESSAGES, WholeState, add_recent_batches, recent_turns
 
@@ -198,6 +198,13 @@ def _tool_runtime(checkpoint_id: str) -> ToolRuntime:
 def test_a_memory_key_differs_at_each_step_even_with_constant_server_ids() -> None:
     assert tools.new_memory_key(_tool_runtime("c1")) != tools.new_memory_key(_tool_runtime("c9"))
     assert tools.new_memory_key(_tool_runtime("c1")) == tools.new_memory_key(_tool_runtime("c1"))
+
+
+def test_a_reply_never_keeps_a_server_id_that_could_repeat_beyond_the_window() -> None:
+    """Ollama's ``chatcmpl-<0..999>``: a repeat would overwrite an old message's transcript item."""
+    first = _with_own_ids(AIMessage("one", id="chatcmpl-7"), [])
+    second = _with_own_ids(AIMessage("two", id="chatcmpl-7"), [])
+    assert len({first.id, second.id, "chatcmpl-7"}) == 3
 
 
 def test_the_window_never_starts_with_a_reply_or_a_tool_result() -> None:
