@@ -1,8 +1,9 @@
 """Build the agent on either backend and drive plain turns through it (no tool calls).
 
-Three shapes of the same agent: the product's graph (the whole conversation in the state), the
-bounded prototype (``state.BoundedState`` + ``conversations.transcript``), and the floor, which
-runs the same node on a plain Python list with no checkpoint at all.
+Three shapes of the same agent: the product's graph (the recent turns in the state, the rest in
+``conversations.transcript``), the "before" shape (``state.WholeState``: the whole conversation
+in the state, as the product was until issue 18), and the floor, which runs the same node on a
+plain Python list with no checkpoint at all.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AnyMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph, add_messages
+from langgraph.graph import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
@@ -28,10 +28,9 @@ from memory_agent.backends import Persistence
 from memory_agent.backends.index import EMBEDDED_FIELDS
 from memory_agent.backends.sqlite import open_sqlite
 from memory_agent.configuration import Configuration
-from memory_agent.conversations import transcript
 from memory_agent.conversations.threads import thread_config
 from memory_agent.models.embeddings import make_embeddings
-from memory_agent.state import BoundedState, recent_turns
+from memory_agent.state import WholeState, recent_turns
 
 USER = "bench-user"
 
@@ -64,37 +63,18 @@ def memory_agent_in_memory() -> CompiledStateGraph:
     return agent.build_graph(InMemorySaver(), in_memory_store())
 
 
-def call_model_keeping_transcript(
-    state: BoundedState, config: RunnableConfig, runtime: Runtime[Configuration]
-) -> dict[str, list]:
-    """The integration hook: record the window in the transcript, then the usual model call."""
-    transcript.record(runtime.store, config["configurable"]["thread_id"], state["messages"])
-    return agent.call_model(state, config, runtime)
-
-
-def build_bounded_graph(
+def build_whole_state_graph(
     checkpointer: BaseCheckpointSaver | None, store: BaseStore | None
 ) -> CompiledStateGraph:
-    """``graph.build_graph`` with the bounded state and the transcript hook (the prototype)."""
-    builder = StateGraph(BoundedState, context_schema=Configuration)
-    builder.add_node("call_model", call_model_keeping_transcript)
-    builder.add_node("store_memory", agent.store_memory, input_schema=BoundedState)
-    builder.add_edge(START, "call_model")
-    builder.add_conditional_edges("call_model", _route, ["store_memory", END])
-    builder.add_edge("store_memory", "call_model")
-    return builder.compile(checkpointer=checkpointer, store=store, name="MemoryAgent")
-
-
-def _route(state: BoundedState) -> str:
-    """``graph.route_message``, typed for the bounded state (LangGraph reads the annotation)."""
-    return agent.route_message(state)
+    """The product's graph with the whole conversation in the state: the "before" row."""
+    return agent.build_graph(checkpointer, store, state_schema=WholeState)
 
 
 class NoCheckpointConversation:
     """The floor for a turn: the same ``call_model`` over a list held in memory, nothing saved.
 
     What a turn must cost whatever the persistence: the recall, the model, the message fold.
-    ``bounded`` keeps the same recent turns as ``BoundedState``, so its floor is comparable.
+    ``bounded`` keeps the same recent turns as ``state.State``, so its floor is comparable.
     """
 
     def __init__(self, bounded: bool = False) -> None:

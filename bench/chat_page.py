@@ -4,7 +4,9 @@ A 10-turn and a 200-turn thread are chatted through ``chat.send`` into one data 
 ``streamlit run app.py`` serves it to Debian's Chromium. Opening: from ``goto`` of the thread's
 URL to the page being interactive (its last reply shown, the chat input ready, the script
 finished). A driven turn: from pressing Enter to the reply shown and the script finished. The
-long thread is measured against the short one, alternating, ``REPEATS`` times each.
+long thread is measured against the short one, alternating, ``REPEATS`` times each. The page
+draws the recent turns (the state's window: 20 turns of the 200, all 10 of the short thread)
+with "Show earlier messages" above them.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -26,10 +26,11 @@ from langgraph.store.base import BaseStore
 
 from memory_agent import memories, tools
 from memory_agent.configuration import Configuration
+from memory_agent.conversations import transcript
 from memory_agent.deadlines import watching
 from memory_agent.models.chat import make_chat_model
 from memory_agent.recall import RECALL_KEY, recall
-from memory_agent.state import State
+from memory_agent.state import State, recent_turns
 
 MAX_KEPT_ARGUMENTS = 4 * memories.MAX_CONTENT_LENGTH
 """Tool-call arguments longer than this are refused and not kept in the thread: a 3 MB call
@@ -39,9 +40,16 @@ would otherwise be re-sent to the model with every later request."""
 def call_model(
     state: State, config: RunnableConfig, runtime: Runtime[Configuration]
 ) -> dict[str, list]:
-    """Recall the user's relevant memories, then call the model with the memory tools bound."""
+    """Recall the user's relevant memories, then call the model with the memory tools bound.
+
+    The recent turns are recorded in the thread's transcript first: every message is in the
+    window at some model call (``state.recent_turns``), so the transcript misses none.
+    """
     settings = Configuration.for_run(runtime.context, config)
     messages = state["messages"]
+    thread_id = (config.get("configurable") or {}).get("thread_id")
+    if runtime.store is not None and thread_id:
+        transcript.record(runtime.store, thread_id, recent_turns(messages))
     calls = _model_calls_this_turn(messages)
     if calls >= settings.max_model_calls:
         return {"messages": [_limit_notice(settings)]}
@@ -49,7 +57,6 @@ def call_model(
     model = make_chat_model(settings)
     if calls < settings.max_model_calls - 1:  # the last call allowed must answer in words
         model = model.bind_tools(tools.TOOL_SCHEMAS)
-    thread_id = (config.get("configurable") or {}).get("thread_id")
     with watching(thread_id, settings.request_timeout, settings.model_call_deadline):
         response = model.invoke([SystemMessage(record.system_prompt), *messages])
     response = _with_own_ids(response, messages)
@@ -98,8 +105,12 @@ def store_memory(
     return {"messages": results}
 
 
-def route_message(state: State) -> Literal["store_memory", "__end__"]:
-    """Go on to ``store_memory`` when the model asked for tools; otherwise the turn is over."""
+def route_message(state: Mapping[str, Any]) -> Literal["store_memory", "__end__"]:
+    """Go on to ``store_memory`` when the model asked for tools; otherwise the turn is over.
+
+    Typed as a plain mapping: LangGraph would add a ``State`` annotation as a schema, which
+    clashes with ``WholeState``'s channel in ``build_graph(state_schema=WholeState)``.
+    """
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
         return "store_memory"
@@ -107,12 +118,19 @@ def route_message(state: State) -> Literal["store_memory", "__end__"]:
 
 
 def build_graph(
-    checkpointer: BaseCheckpointSaver | None = None, store: BaseStore | None = None
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    state_schema: type = State,
 ) -> CompiledStateGraph:
-    """The compiled agent; persistence is passed in, so nothing connects at import time."""
-    builder = StateGraph(State, context_schema=Configuration)
-    builder.add_node(call_model)
-    builder.add_node(store_memory)
+    """The compiled agent; persistence is passed in, so nothing connects at import time.
+
+    ``state_schema`` is ``State`` but for reading threads written before the window
+    (``state.WholeState``, see ``threads.record_transcripts_written_before``) and bench's
+    "before" row.
+    """
+    builder = StateGraph(state_schema, context_schema=Configuration)
+    builder.add_node(call_model, input_schema=state_schema)
+    builder.add_node(store_memory, input_schema=state_schema)
     builder.add_edge(START, "call_model")
     builder.add_conditional_edges("call_model", route_message, ["store_memory", END])
     builder.add_edge("store_memory", "call_model")
@@ -175,16 +193,19 @@ def _error(call: dict[str, Any], reason: str) -> ToolMessage:
 
 
 def _with_own_ids(response: AIMessage, history: Sequence[AnyMessage]) -> AIMessage:
-    """Give the reply and each of its tool calls an id no other message of the thread has.
+    """Give the reply an id of our own, and each tool call an id no other call of the window has.
 
     Servers' ids cannot be trusted to be unique: vLLM's Kimi parser sends
     ``functions.upsert_memory:0`` in every request, llama.cpp leaves ids out, others reuse
-    ``call_0``. A repeated message id would make ``add_messages`` replace an earlier reply; a
-    repeated or missing call id would pair tool results with the wrong call. Oversized arguments
-    are replaced by a short placeholder, so they are refused once and never re-sent.
+    ``call_0``, Ollama's replies are ``chatcmpl-<0..999>``. A repeated message id would make
+    ``add_messages`` replace an earlier reply, or the transcript (keyed by message id) overwrite
+    a message that left the window long ago, so the reply's id is always new. A repeated or
+    missing call id would pair tool results with the wrong call; calls pair within a turn, so
+    the window is enough there (a memory's key does not rely on these ids alone:
+    ``tools.new_memory_key``). Oversized arguments are replaced by a short placeholder, so they
+    are refused once and never re-sent.
     """
     seen_calls = {c.get("id") for m in history for c in getattr(m, "tool_calls", [])}
-    seen_messages = {m.id for m in history}
 
     def fresh(call: dict[str, Any]) -> dict[str, Any]:
         call = dict(call)
@@ -204,11 +225,10 @@ def _with_own_ids(response: AIMessage, history: Sequence[AnyMessage]) -> AIMessa
         return call
 
     update: dict[str, Any] = {
+        "id": _new_id("ai"),
         "tool_calls": [fresh(c) for c in response.tool_calls],
         "invalid_tool_calls": [fresh(c) for c in response.invalid_tool_calls],
     }
-    if not response.id or response.id in seen_messages:
-        update["id"] = _new_id("ai")
     if response.tool_calls or response.invalid_tool_calls:
         # The provider's own copy would be sent back beside ours, with the old ids.
         update["additional_kwargs"] = {

@@ -67,7 +67,7 @@ def open_runtime(
         return open_remote(url.rstrip("/"), settings)
     persistence = open_persistence(settings, data_dir, database_url)
     graph = build_graph(persistence.checkpointer, persistence.store)
-    return Runtime(
+    runtime = Runtime(
         graph=graph,
         checkpointer=persistence.checkpointer,
         store=persistence.store,
@@ -76,6 +76,10 @@ def open_runtime(
         close=persistence.close,
         locks=persistence.locks,
     )
+    from memory_agent.conversations import threads  # threads imports this module
+
+    threads.record_transcripts_written_before(runtime)  # once per store: one read after that
+    return runtime
 
 
 def open_remote(url: str, settings: Configuration) -> Runtime:

@@ -1,4 +1,8 @@
-"""The graph's state: the conversation, as LangGraph messages."""
+"""The graph's state: the recent turns of a conversation, as LangGraph messages.
+
+The whole conversation lives in ``memory_agent.conversations.transcript``; the state keeps only
+what the model is sent, so loading and folding a thread costs the same at message 1,000 as at 20.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,9 @@ SNAPSHOT_EVERY = 30
 """Updates between full snapshots of the message list (measured best at 500 turns: see bench)."""
 
 WINDOW_MESSAGES = 40
-"""Messages the bounded state keeps (and the model is sent): the latest turns that fit.
-
-A turn is at most 17 messages (the user's, 6 model calls, 10 tool results), so every message
-stays in the window for at least one model call, which is when ``transcript.record`` keeps it."""
+"""Messages the state keeps (and the model is sent): the latest turns that fit, and never less
+than the previous turn and the current one, so every message is in the window at the next model
+call, which is when ``transcript.record`` keeps it."""
 
 
 def add_message_batches(messages: list[AnyMessage] | None, writes: Sequence) -> list[AnyMessage]:
@@ -27,49 +30,51 @@ def add_message_batches(messages: list[AnyMessage] | None, writes: Sequence) -> 
 
 
 def recent_turns(messages: list[AnyMessage], size: int = WINDOW_MESSAGES) -> list[AnyMessage]:
-    """The last ``size`` messages, starting at a user's message (a turn is never cut in two).
+    """The last ``size`` messages, widened to start at a user's message (a turn is never cut).
 
-    A tool result is never kept without the call it answers, so the model always gets a history
-    it accepts. A single turn longer than ``size`` is kept whole.
+    Always at least the previous turn whole plus the current one, however long they are: the
+    previous turn's final reply is recorded at the current turn's first model call. A tool
+    result is never kept without the call it answers, so the model gets a history it accepts.
     """
     if len(messages) <= size:
         return messages
     humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
-    start = next((i for i in humans if i >= len(messages) - size), None)
-    if start is None:
-        start = humans[-1] if humans else 0
-    return messages[start:]
+    if not humans:
+        return messages
+    fits = next((i for i in humans if i >= len(messages) - size), len(messages))
+    previous_turn = humans[-2] if len(humans) > 1 else humans[-1]
+    return messages[min(fits, previous_turn) :]
 
 
 def add_recent_batches(messages: list[AnyMessage] | None, writes: Sequence) -> list[AnyMessage]:
     """``add_message_batches``, then only the recent turns, so loading a thread is bounded.
 
-    Cutting a prefix keeps the fold batching-invariant, as ``DeltaChannel`` requires: trimming
-    between batches or only after them leaves the same window.
+    The start only moves forward as messages are added, so trimming between batches or only
+    after them leaves the same window, as ``DeltaChannel`` requires.
     """
     return recent_turns(add_message_batches(messages, writes))
 
 
 class State(TypedDict):
-    """The messages of one conversation; ``add_messages`` appends, or replaces by id.
-
-    Stored as a ``DeltaChannel``: each checkpoint keeps only its new messages, with a full snapshot
-    every ``SNAPSHOT_EVERY`` updates. A plain list channel copies the whole conversation into every
-    checkpoint, which took 309 MB on disk for a 500-turn thread; this takes 9 MB.
-    """
-
-    messages: Annotated[
-        list[AnyMessage], DeltaChannel(add_message_batches, snapshot_frequency=SNAPSHOT_EVERY)
-    ]
-
-
-class BoundedState(TypedDict):
     """The recent turns of one conversation (``WINDOW_MESSAGES``): what the model is sent.
 
-    The whole conversation is kept apart by ``memory_agent.conversations.transcript``, so a turn
-    at message 1,000 loads and folds 40 messages instead of 1,000.
+    Stored as a ``DeltaChannel``: each checkpoint keeps only its new messages, with a full snapshot
+    every ``SNAPSHOT_EVERY`` updates. Before the window, a 500-turn thread rebuilt 3,000 messages
+    per turn (turn 500 cost 2–5× turn 10); now it folds at most a few dozen.
     """
 
     messages: Annotated[
         list[AnyMessage], DeltaChannel(add_recent_batches, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
+
+
+class WholeState(TypedDict):
+    """The state as it was before the window: every message, read to upgrade older threads.
+
+    A thread written before the window holds its whole conversation in its checkpoints; reading
+    them with this reducer recovers it for the transcript (``transcript.record_written_before``).
+    """
+
+    messages: Annotated[
+        list[AnyMessage], DeltaChannel(add_message_batches, snapshot_frequency=SNAPSHOT_EVERY)
     ]

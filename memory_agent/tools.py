@@ -86,8 +86,11 @@ def new_memory_key(runtime: ToolRuntime) -> str:
     Yet it is the same when a crashed turn's tool calls are carried out again, so a re-run
     rewrites one memory instead of adding a second.
 
-    It is derived from the thread, the AI message holding the call (its id is the graph's own,
-    set in ``call_model``) and the call's id (made unique within that message there too).
+    It is derived from the thread, the checkpoint the step ran from (unique in the thread, and
+    the same when a crashed step runs again), the AI message holding the call and the call's
+    id. The ids alone would not do: ``call_model`` makes them unique only within the window,
+    and a server sending constant ids (Ollama's ``chatcmpl-<n>``) would make a turn at message
+    500 overwrite a memory saved at message 10.
     """
     messages = (runtime.state or {}).get("messages") or []
     message_id = next(
@@ -98,7 +101,8 @@ def new_memory_key(runtime: ToolRuntime) -> str:
         ),
         "",
     )
-    name = f"memory-agent:{_thread_id(runtime)}:{message_id}:{runtime.tool_call_id}"
+    checkpoint = _checkpoint_id(runtime) or ""
+    name = f"memory-agent:{_thread_id(runtime)}:{checkpoint}:{message_id}:{runtime.tool_call_id}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 

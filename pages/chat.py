@@ -3,7 +3,12 @@
 Reads top to bottom: open the runtime, work out whose conversation this is from the URL
 (``?user=…&thread=…``, so a reload, a bookmark or a second tab opens the same one), draw the
 sidebar, replay the stored conversation, then answer new input. Bubbles, memory notes and errors
-are all read back from the checkpoint, so what the page shows is what is stored.
+are all read back from storage, so what the page shows is what is stored.
+
+Only the recent turns (the state's window) are drawn, from one load of the state per run, so a
+200-turn thread opens like a 10-turn one; "Show earlier messages" pages back through the
+transcript. A turn is drawn once: its streamed bubble is replaced in place by the stored one,
+and the sidebar's list is filled after it (no rerun, which would redraw the whole thread).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import Configuration, validate_user_id
 from memory_agent.conversations import chat, threads
-from memory_agent.conversations.chat import MemoryNote, Turn
+from memory_agent.conversations.chat import MemoryNote, ThreadView, Turn
 from memory_agent.models.chat import describe_model
 from memory_agent.models.errors import describe_model_error
 from memory_agent.runtime import Runtime
@@ -52,7 +57,10 @@ USER_FIELD = "user_field"  # the sidebar's user id input
 USER_ERROR = "user_error"  # why the typed user id was not accepted
 THREADS_SHOWN = "threads_shown"  # how many conversations the sidebar lists
 THREAD_SEARCH = "thread_search"  # the sidebar's conversation search
+EARLIER = "earlier_messages"  # thread id -> how many messages before the window are shown
 SIDEBAR_PAGE = 50
+EARLIER_PAGE = 40
+"""Messages "Show earlier messages" adds each time (about the window's size)."""
 SETTING_KEYS = {
     "model": "setting_model",
     "temperature": "setting_temperature",
@@ -171,6 +179,12 @@ def request_retry(thread_id: str) -> None:
 def show_more_threads() -> None:
     """List another page of conversations in the sidebar."""
     st.session_state[THREADS_SHOWN] = st.session_state.get(THREADS_SHOWN, 0) + SIDEBAR_PAGE
+
+
+def show_earlier(thread_id: str) -> None:
+    """Show another page of the messages before the recent turns."""
+    shown = st.session_state.setdefault(EARLIER, {})
+    shown[thread_id] = shown.get(thread_id, 0) + EARLIER_PAGE
 
 
 def reset_settings(defaults: Configuration) -> None:
@@ -299,6 +313,16 @@ def show_header(runtime: Runtime, user_id: str, thread: threads.Thread | None) -
                 args=(runtime, user_id, thread.thread_id),
                 icon=":material/edit:",
             )
+        st.download_button(
+            "Download conversation",
+            # Built only when clicked: a long conversation's JSON is not made on every run.
+            data=lambda: threads.transcript_as_json(runtime, user_id, thread.thread_id),
+            file_name=f"conversation-{thread.thread_id}.json",
+            mime="application/json",
+            icon=":material/download:",
+            on_click="ignore",
+            help="Every message of this conversation, as JSON",
+        )
         if st.session_state.get(CONFIRM_DELETE) == thread.thread_id:
             confirm_delete(runtime, user_id, thread)
         else:
@@ -331,6 +355,28 @@ def show_intro() -> None:
         "Try “My name is Zed and I love sailing”, then start a new chat and ask "
         "“What do you know about me?”."
     )
+
+
+def show_earlier_turns(runtime: Runtime, user_id: str, thread_id: str, shown: ThreadView) -> None:
+    """The messages before the recent turns, as many pages as were asked for, and a way to more."""
+    if not shown.earlier:
+        return
+    count = st.session_state.get(EARLIER, {}).get(thread_id, 0)
+    earlier, more = (
+        chat.earlier_turns(runtime, user_id, thread_id, shown.snapshot, count)
+        if count
+        else ([], True)
+    )
+    if more:
+        st.button(
+            "Show earlier messages",
+            icon=":material/history:",
+            type="tertiary",
+            on_click=show_earlier,
+            args=(thread_id,),
+        )
+    for turn in earlier:
+        show_turn(turn, user_id, thread_id)
 
 
 def show_turn(turn: Turn, user_id: str, thread_id: str) -> None:
@@ -424,22 +470,46 @@ def _text_tokens(events: Iterator[str | MemoryNote], thinking: Any, notes: Any) 
             yield event
 
 
-def finish_turn(runtime: Runtime, user_id: str, thread_id: str, failure: str | None) -> None:
-    """Redraw from the stored state; a failure that left no pending turn is shown once."""
-    if failure:
-        try:
-            pending = chat.pending_error(runtime, user_id, thread_id)
-        except threads.ThreadNotFound:
-            pending = None
-        if pending is None:
+def finish_turn(
+    runtime: Runtime, user_id: str, thread_id: str, failure: str | None, slot: Any, rerun: bool
+) -> None:
+    """Show the turn as stored, in place of its streamed bubble, from one load of the state.
+
+    A failure (its pending turn and Retry, or a one-line flash when nothing is pending) and a
+    new conversation (its title, its menu) need the page drawn again: those rerun.
+    """
+    try:
+        stored = chat.view(runtime, user_id, thread_id)
+    except threads.ThreadNotFound:
+        stored = None
+    if failure or rerun or slot is None or stored is None or stored.pending:
+        if failure and (stored is None or stored.pending is None):
             flash(failure, "error")
-    st.rerun()
+        st.rerun()
+    with slot.container():
+        for turn in last_turn(stored):
+            show_turn(turn, user_id, thread_id)
+
+
+def last_turn(stored: ThreadView) -> list[Turn]:
+    """The user's latest message and the reply to it, as stored."""
+    starts = [i for i, turn in enumerate(stored.turns) if turn.role == "user"]
+    return stored.turns[starts[-1] :] if starts else stored.turns
 
 
 def send_message(
-    runtime: Runtime, user_id: str, thread_id: str, text: str, overrides: dict[str, Any]
+    runtime: Runtime,
+    user_id: str,
+    thread_id: str,
+    text: str,
+    overrides: dict[str, Any],
+    shown: ThreadView | None,
 ) -> None:
-    """Store the user's message and stream the agent's turn into the page."""
+    """Store the user's message and stream the agent's turn into the page.
+
+    ``shown`` is the thread as just drawn (``None`` for a new chat): its state is handed to
+    ``chat.send``, so the state is not loaded again before the graph runs.
+    """
     try:
         chat.validate_message(text)
     except ValueError as error:
@@ -447,9 +517,20 @@ def send_message(
             show_rejected(text, str(error))
         return
     st.query_params[THREAD_PARAM] = thread_id
-    show_turn(Turn("user", text), user_id, thread_id)
-    events = chat.send(runtime, user_id, thread_id, text, cancelled=session_gone(), **overrides)
-    finish_turn(runtime, user_id, thread_id, stream_turn(events))
+    slot = st.empty()
+    with slot.container():
+        show_turn(Turn("user", text), user_id, thread_id)
+        events = chat.send(
+            runtime,
+            user_id,
+            thread_id,
+            text,
+            cancelled=session_gone(),
+            snapshot=shown.snapshot if shown else None,
+            **overrides,
+        )
+        failure = stream_turn(events)
+    finish_turn(runtime, user_id, thread_id, failure, slot, rerun=shown is None)
 
 
 def show_rejected(text: str, reason: str) -> None:
@@ -465,7 +546,8 @@ def show_pending(
     """The unfinished turn: its reason and a Retry that re-runs it without a second message."""
     if st.session_state.pop(RETRY, None) == thread_id:
         events = chat.resume(runtime, user_id, thread_id, cancelled=session_gone(), **overrides)
-        finish_turn(runtime, user_id, thread_id, stream_turn(events))
+        # The pending notice is drawn above the retried turn: the page is drawn again.
+        finish_turn(runtime, user_id, thread_id, stream_turn(events), None, rerun=True)
     with st.chat_message("assistant"):
         st.error(escape_inline(reason), icon=":material/error:")
         st.button(
@@ -501,7 +583,7 @@ if visitor.identity is None:
 thread_id, thread = current_thread(runtime, user_id)
 with st.sidebar:
     st.html(THREAD_LIST_CSS)
-    sidebar_threads(runtime, user_id, thread_id)
+    thread_list = st.container()  # filled last, so it lists a turn sent in this run first
     st.divider()
     settings, overrides = sidebar_model(runtime.settings, visitor.may_change_model)
     inspector_link(user_id, thread_id if thread else None)
@@ -516,11 +598,15 @@ show_flash()
 show_header(runtime, user_id, thread)
 if thread is None and not (prompt and prompt.strip()):
     show_intro()
-elif thread is not None:
-    for turn in chat.history(runtime, user_id, thread_id):
+shown = None
+if thread is not None:
+    shown = chat.view(runtime, user_id, thread_id)
+    show_earlier_turns(runtime, user_id, thread_id, shown)
+    for turn in shown.turns:
         show_turn(turn, user_id, thread_id)
-    reason = chat.pending_error(runtime, user_id, thread_id)
-    if reason:
-        show_pending(runtime, user_id, thread_id, reason, overrides)
+    if shown.pending:
+        show_pending(runtime, user_id, thread_id, shown.pending, overrides)
 if prompt is not None:
-    send_message(runtime, user_id, thread_id, prompt, overrides)
+    send_message(runtime, user_id, thread_id, prompt, overrides, shown)
+with thread_list:
+    sidebar_threads(runtime, user_id, thread_id)

@@ -12,6 +12,7 @@ import re
 import time
 from typing import Any
 
+import langgraph.checkpoint.postgres as postgres_saver
 import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.store.postgres import PostgresStore
@@ -24,6 +25,15 @@ from memory_agent.backends.locks import AdvisoryLocks
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
 from memory_agent.models.embeddings import make_embeddings
+from memory_agent.state import SNAPSHOT_EVERY
+
+DELTA_PAGE = 2 * SNAPSHOT_EVERY
+"""Checkpoints the saver reads per page when it rebuilds the messages channel (its default:
+1,024). The full snapshot it looks for is at most ``SNAPSHOT_EVERY`` updates back, and at most
+3 checkpoints in 2 do not update the messages, so one page of this size finds it (it pages on
+if not). With 1,024, a turn at turn 500 read a thousand checkpoint rows: loading the state took
+17 ms there against 3 ms at turn 10."""
+postgres_saver._DELTA_PAGE_SIZE = DELTA_PAGE  # a module constant, read on every call
 
 CONNECT_TIMEOUT_S = 5
 POOL_SIZE = 8

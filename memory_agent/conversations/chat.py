@@ -27,11 +27,12 @@ from langchain_core.messages import (
     HumanMessage,
     ToolMessage,
 )
+from langgraph.types import StateSnapshot
 
 from memory_agent.backends.faults import storage_faults
 from memory_agent.backends.locks import LockBusy
 from memory_agent.configuration import Configuration
-from memory_agent.conversations import threads
+from memory_agent.conversations import threads, transcript
 from memory_agent.deadlines import turn_signals
 from memory_agent.graph import NOTICE_KEY
 from memory_agent.models.errors import describe_recorded_error
@@ -78,6 +79,49 @@ class Turn:
     message, before anything the turn itself saved (which explains an update)."""
 
 
+@dataclass(frozen=True)
+class ThreadView:
+    """What the chat page draws for a thread, from one load of its state.
+
+    ``turns`` are the recent turns (the state's window), so drawing a thread costs the same at
+    turn 200 as at turn 10; ``earlier`` says the transcript holds older ones (``earlier_turns``).
+    """
+
+    snapshot: StateSnapshot
+    turns: list[Turn]
+    pending: str | None
+    earlier: bool
+
+
+def view(runtime: Runtime, user_id: str, thread_id: str) -> ThreadView:
+    """What the chat page draws for the thread, from one load of its state."""
+    snapshot = threads.get_state(runtime, user_id, thread_id)
+    window = threads.window(snapshot)
+    return ThreadView(
+        snapshot=snapshot,
+        turns=turns(window),
+        pending=pending_error(runtime, user_id, thread_id, snapshot),
+        earlier=transcript.has_earlier(runtime.store, thread_id, window),
+    )
+
+
+def earlier_turns(
+    runtime: Runtime, user_id: str, thread_id: str, snapshot: StateSnapshot, messages: int
+) -> tuple[list[Turn], bool]:
+    """About ``messages`` messages before the window, as bubbles; and whether more came before.
+
+    A page that would start inside an agent's turn starts at its user message instead (later),
+    so no bubble is drawn without the message it answers.
+    """
+    found = threads.earlier_messages(runtime, user_id, thread_id, snapshot, messages + 1)
+    more = len(found) > messages
+    page = found[-messages:] if more else found
+    if more:
+        start = next((i for i, m in enumerate(page) if isinstance(m, HumanMessage)), len(page))
+        page = page[start:]
+    return turns(page), more
+
+
 def validate_message(text: Any) -> str:
     """A message is non-empty text within ``MAX_MESSAGE_LENGTH`` characters."""
     if not isinstance(text, str) or not text.strip():
@@ -102,13 +146,19 @@ def send(
     text: str,
     *,
     cancelled: Callable[[], bool] | None = None,
+    snapshot: StateSnapshot | None = None,
     **settings: Any,
 ) -> Iterator[str | MemoryNote]:
-    """Add the user's message to the thread and stream the agent's turn, one turn at a time."""
+    """Add the user's message to the thread and stream the agent's turn, one turn at a time.
+
+    ``snapshot`` is the thread's state as the caller last loaded it (the chat page has just
+    drawn it), so the state is not loaded again before the graph loads it for the turn.
+    """
     validate_message(text)
     with storage_faults(runtime.location), _turn_of(runtime, thread_id, cancelled):
         thread = threads.open_thread(runtime, user_id, thread_id)
-        snapshot = threads.get_state(runtime, user_id, thread_id)
+        if snapshot is None:
+            snapshot = threads.get_state(runtime, user_id, thread_id)
         if any(task.name == "store_memory" for task in snapshot.tasks):
             # The last turn stopped between the model's tool calls and their results (a crash).
             # A model rejects a history with unanswered tool calls, so carry them out first.
@@ -162,13 +212,18 @@ def has_pending_turn(runtime: Runtime, user_id: str, thread_id: str) -> bool:
 
 
 def history(runtime: Runtime, user_id: str, thread_id: str) -> list[Turn]:
-    """The thread's conversation as chat bubbles, from the checkpoint (so a reload shows it all)."""
+    """The whole conversation as chat bubbles: the transcript, then the recent turns."""
     return turns(threads.messages(runtime, user_id, thread_id))
 
 
-def pending_error(runtime: Runtime, user_id: str, thread_id: str) -> str | None:
-    """Why the thread's last turn did not finish, in one line; ``None`` when it finished."""
-    snapshot = threads.get_state(runtime, user_id, thread_id)
+def pending_error(
+    runtime: Runtime, user_id: str, thread_id: str, snapshot: StateSnapshot | None = None
+) -> str | None:
+    """Why the thread's last turn did not finish, in one line; ``None`` when it finished.
+
+    ``snapshot``: the thread's state if the caller has loaded it already.
+    """
+    snapshot = snapshot or threads.get_state(runtime, user_id, thread_id)
     if not (snapshot.next or snapshot.tasks):
         return None
     recorded = next((str(task.error) for task in snapshot.tasks if task.error), None)

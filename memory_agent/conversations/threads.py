@@ -11,15 +11,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage, RemoveMessage
+from langchain_core.messages import BaseMessage, RemoveMessage, message_to_dict
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
 from memory_agent.configuration import validate_user_id
+from memory_agent.conversations import transcript
+from memory_agent.graph import build_graph
 from memory_agent.memories import THREAD_ID_PATTERN, now_iso
 from memory_agent.runtime import Runtime
+from memory_agent.state import WholeState
 
 THREADS_NAMESPACE = ("threads",)
+UPGRADE_NAMESPACE = ("upgrades",)
+WINDOW_UPGRADE = "transcripts-recorded"
+"""Marks a data store whose threads from before the window have had their transcripts recorded."""
 MAX_TITLE_LENGTH = 80
 _PAGE = 500
 
@@ -171,9 +177,10 @@ def record_activity(runtime: Runtime, thread: Thread, message: str) -> Thread:
 
 
 def delete_thread(runtime: Runtime, user_id: str, thread_id: str) -> None:
-    """Delete the conversation and all its checkpoints (memories made in it stay)."""
+    """Delete the conversation, its checkpoints and its transcript (memories made in it stay)."""
     get_thread(runtime, user_id, thread_id)
     runtime.checkpointer.delete_thread(thread_id)
+    transcript.delete(runtime.store, thread_id)
     runtime.store.delete(THREADS_NAMESPACE, thread_id)
 
 
@@ -191,9 +198,81 @@ def get_state(runtime: Runtime, user_id: str, thread_id: str) -> StateSnapshot:
     return runtime.graph.get_state(thread_config(user_id, thread_id))
 
 
-def messages(runtime: Runtime, user_id: str, thread_id: str) -> list[BaseMessage]:
-    """The conversation's messages, as stored."""
-    return list(get_state(runtime, user_id, thread_id).values.get("messages", []))
+def messages(
+    runtime: Runtime, user_id: str, thread_id: str, snapshot: StateSnapshot | None = None
+) -> list[BaseMessage]:
+    """The whole conversation: its transcript, then the recent turns the state holds.
+
+    ``snapshot`` is the thread's current state when the caller has it already (one load).
+    """
+    snapshot = snapshot or get_state(runtime, user_id, thread_id)
+    return transcript.whole(runtime.store, thread_id, window(snapshot))
+
+
+def window(snapshot: StateSnapshot) -> list[BaseMessage]:
+    """The recent turns a state holds: what the model is sent (``state.WINDOW_MESSAGES``)."""
+    return list(snapshot.values.get("messages", []))
+
+
+def earlier_messages(
+    runtime: Runtime, user_id: str, thread_id: str, snapshot: StateSnapshot, limit: int
+) -> list[BaseMessage]:
+    """The latest ``limit`` messages before the state's window, oldest first ("show earlier")."""
+    get_thread(runtime, user_id, thread_id)
+    return transcript.earlier(runtime.store, thread_id, window(snapshot), limit)
+
+
+def transcript_as_json(runtime: Runtime, user_id: str, thread_id: str) -> str:
+    """The whole conversation as JSON (every message as ``message_to_dict``), for export.
+
+    The checkpoint export (``snapshot_as_json``) holds only the recent turns; this is every
+    message of the current branch, oldest first.
+    """
+    thread = get_thread(runtime, user_id, thread_id)
+    every = messages(runtime, user_id, thread_id)
+    document = {
+        "thread_id": thread.thread_id,
+        "user_id": thread.user_id,
+        "title": thread.title,
+        "created_at": thread.created_at,
+        "updated_at": thread.updated_at,
+        "messages": [message_to_dict(m) for m in every],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str)
+
+
+def record_transcripts_written_before(runtime: Runtime) -> int:
+    """Record the transcript of every thread written before the window; how many were read.
+
+    Those threads hold their whole conversation in their checkpoints, which the bounded state
+    trims away on its next load: each is read once with the whole-state reducer
+    (``state.WholeState``) and recorded. Runs once per store (a marker item says it ran); a
+    second process doing it at the same time writes the same items.
+    """
+    if runtime.store.get(UPGRADE_NAMESPACE, WINDOW_UPGRADE) is not None:
+        return 0
+    reader = build_graph(runtime.checkpointer, None, state_schema=WholeState)
+    read = 0
+    for item in _every_item(runtime, THREADS_NAMESPACE):
+        old = reader.get_state({"configurable": {"thread_id": item.key}})
+        kept = old.values.get("messages", []) if old.values else []
+        if kept:
+            transcript.record(runtime.store, item.key, kept)
+            read += 1
+    runtime.store.put(UPGRADE_NAMESPACE, WINDOW_UPGRADE, {"at": now_iso()}, index=False)
+    return read
+
+
+def _every_item(runtime: Runtime, namespace: tuple[str, ...]) -> list[Any]:
+    """Every item of one namespace, read page by page."""
+    items: list[Any] = []
+    offset = 0
+    while True:
+        page = runtime.store.search(namespace, limit=_PAGE, offset=offset)
+        offset += len(page)
+        items += [i for i in page if i.namespace == namespace]
+        if len(page) < _PAGE:
+            return items
 
 
 def get_history(

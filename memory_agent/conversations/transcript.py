@@ -1,6 +1,6 @@
 """A conversation's whole transcript, kept apart from the graph's bounded state.
 
-The checkpoint holds only the recent turns (``state.BoundedState``), so a turn costs the same at
+The checkpoint holds only the recent turns (``state.State``), so a turn costs the same at
 message 1,000 as at message 20. Every message is copied here while it is still in that window:
 ``record`` runs before each model call, which sees every message of the turns before it. The
 chat page, exports and the inspector read ``whole``: what is kept here before the window, then
@@ -21,8 +21,6 @@ from langchain_core.messages import BaseMessage, message_to_dict, messages_from_
 from langgraph.store.base import BaseStore, GetOp, PutOp
 
 TRANSCRIPT = "transcript"
-HEAD = "~head"
-"""The item naming the latest recorded message (message ids never start with ``~``)."""
 PAGE = 1_000
 
 
@@ -32,37 +30,30 @@ def namespace(thread_id: str) -> tuple[str, str]:
 
 
 def record(store: BaseStore, thread_id: str, window: Sequence[BaseMessage]) -> int:
-    """Keep the window's messages the transcript does not hold yet; how many were new.
+    """Keep the window's messages as they are now; how many items were written.
 
-    Idempotent (a re-run of a crashed turn writes the same items again) and one batch of writes.
-    Usually one read: the head names the latest recorded message, so only what follows it in the
-    window is new; after a fork the head is on another branch and every window id is looked up.
+    One batched read of the window's ids, then one batch of writes for the items that are new
+    or differ: a message edited in a fork keeps its id with a new text, and the message after
+    a removed one names a new ``previous``, so ``whole`` shows the edit and skips the removed
+    message once they have left the window. Idempotent: a re-run of a crashed turn writes
+    nothing. The window's first message keeps the ``previous`` already recorded for it (what
+    came before it is not in the window).
     """
     if not window:
         return 0
     ns = namespace(thread_id)
     ids = [m.id for m in window]
-    [head] = store.batch([GetOp(ns, HEAD)])
-    latest = head.value.get("id") if head else None
-    if latest in ids:
-        start = ids.index(latest) + 1
-        new = list(range(start, len(window)))
-    else:
-        found = store.batch([GetOp(ns, key) for key in ids])
-        new = [i for i, item in enumerate(found) if item is None]
-    if not new:
-        return 0
-    puts = [
-        PutOp(
-            ns,
-            ids[i],
-            {"previous": ids[i - 1] if i else None, "message": message_to_dict(window[i])},
-            index=False,
-        )
-        for i in new
-    ]
-    store.batch([*puts, PutOp(ns, HEAD, {"id": ids[-1]}, index=False)])
-    return len(new)
+    stored = store.batch([GetOp(ns, key) for key in ids])
+    puts = []
+    for i, (message, item) in enumerate(zip(window, stored, strict=True)):
+        first_known = item.value.get("previous") if item else None
+        previous = ids[i - 1] if i else first_known
+        value = {"previous": previous, "message": message_to_dict(message)}
+        if item is None or item.value != value:
+            puts.append(PutOp(ns, ids[i], value, index=False))
+    if puts:
+        store.batch(puts)
+    return len(puts)
 
 
 def earlier(
@@ -84,6 +75,14 @@ def earlier(
     return messages_from_dict(chain[::-1])
 
 
+def has_earlier(store: BaseStore, thread_id: str, window: Sequence[BaseMessage]) -> bool:
+    """Whether messages came before the window (one read: its first message's item)."""
+    if not window:
+        return False
+    [item] = store.batch([GetOp(namespace(thread_id), window[0].id)])
+    return bool(item and item.value.get("previous"))
+
+
 def whole(store: BaseStore, thread_id: str, window: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The whole conversation: what the transcript keeps before the window, then the window."""
     return [*earlier(store, thread_id, window), *window]
@@ -93,18 +92,18 @@ def delete(store: BaseStore, thread_id: str) -> None:
     """Forget a deleted thread's transcript."""
     keys = list(_items(store, thread_id))
     if keys:
-        store.batch([PutOp(namespace(thread_id), key, None) for key in [*keys, HEAD]])
+        store.batch([PutOp(namespace(thread_id), key, None) for key in keys])
 
 
 def _items(store: BaseStore, thread_id: str) -> dict[str, dict[str, Any]]:
-    """Every recorded message of the thread by id (not the head), read a page at a time."""
+    """Every recorded message of the thread by id, read a page at a time."""
     ns = namespace(thread_id)
     items: dict[str, dict[str, Any]] = {}
     offset = 0
     while True:
         page = store.search(ns, limit=PAGE, offset=offset)
         # A search matches namespace prefixes: thread "t" would also see thread "t2".
-        items.update((i.key, i.value) for i in page if i.namespace == ns and i.key != HEAD)
+        items.update((i.key, i.value) for i in page if i.namespace == ns)
         if len(page) < PAGE:
             return items
         offset += PAGE
