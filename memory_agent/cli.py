@@ -149,8 +149,16 @@ def _parser(program: str) -> argparse.ArgumentParser:
     _add_user(listing)
     _add_format(listing)
     listing.set_defaults(handler=_threads_list)
+    whole = thread_commands.add_parser(
+        "transcript", help="every message of a conversation as JSON (the state holds recent turns)"
+    )
+    _add_user(whole)
+    whole.add_argument("--thread", required=True)
+    whole.set_defaults(handler=_threads_transcript)
 
-    state = commands.add_parser("state", help="the full get_state snapshot of a conversation")
+    state = commands.add_parser(
+        "state", help="the get_state snapshot of a conversation: the recent turns the model is sent"
+    )
     _add_user(state)
     state.add_argument("--thread", required=True)
     state.add_argument("--format", choices=["json"], default="json")
@@ -339,6 +347,11 @@ def _memories_delete(args: argparse.Namespace) -> int:
 def _threads_list(args: argparse.Namespace) -> int:
     rows = [asdict(t) for t in threads.list_threads(_runtime(args), _user(args))]
     _print_rows(rows, args.format, columns=["thread_id", "updated_at", "title"])
+    return 0
+
+
+def _threads_transcript(args: argparse.Namespace) -> int:
+    print(threads.transcript_as_json(_runtime(args), _user(args), args.thread))
     return 0
 
 

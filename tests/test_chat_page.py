@@ -257,7 +257,7 @@ def test_session_settings_reach_the_model_through_the_run_config(stub_model: Ope
 def test_unusable_settings_block_sending_with_the_reason() -> None:
     at = open_page(user="zed")
     at.sidebar.text_area(key="setting_system_prompt").set_value("   ").run()
-    assert "system_prompt must not be empty" in at.sidebar.error[0].value
+    assert "system_prompt must be a prompt, not empty" in at.sidebar.error[0].value
     assert at.chat_input[0].disabled
 
 

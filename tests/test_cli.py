@@ -94,6 +94,19 @@ def test_threads_list_and_state_json(cli) -> None:
     assert {"created_at", "parent_config", "tasks", "interrupts"} <= set(state)
 
 
+def test_threads_transcript_prints_every_message_where_the_state_holds_recent_turns(cli) -> None:
+    said = [f"hello number {n}" for n in range(25)]
+    for text in said:
+        cli("chat", "--user", "zed", "--thread", "long", text)
+    code, out, _ = cli("threads", "transcript", "--user", "zed", "--thread", "long")
+    every = [m["data"]["content"] for m in json.loads(out)["messages"] if m["type"] == "human"]
+    _, state, _ = cli("state", "--user", "zed", "--thread", "long")
+    recent = [m for m in json.loads(state)["values"]["messages"] if m["type"] == "human"]
+    assert code == 0 and every == said and len(recent) < len(said)
+    code, _, err = cli("threads", "transcript", "--user", "ann", "--thread", "long")
+    assert code == 1 and "No conversation 'long' for user 'ann'" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

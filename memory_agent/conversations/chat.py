@@ -35,6 +35,7 @@ from memory_agent.configuration import Configuration
 from memory_agent.conversations import threads, transcript
 from memory_agent.deadlines import turn_signals
 from memory_agent.graph import NOTICE_KEY
+from memory_agent.message_text import content_text, message_text
 from memory_agent.models.errors import describe_recorded_error
 from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime
@@ -239,7 +240,7 @@ def turns(messages: Sequence[BaseMessage]) -> list[Turn]:
             if reply:
                 result.append(_agent_turn(reply))
                 reply = []
-            result.append(Turn("user", message.text))
+            result.append(Turn("user", message_text(message)))
         else:
             reply.append(message)
     if reply:
@@ -249,7 +250,7 @@ def turns(messages: Sequence[BaseMessage]) -> list[Turn]:
 
 def _agent_turn(messages: list[BaseMessage]) -> Turn:
     replies = [m for m in messages if isinstance(m, AIMessage)]
-    texts = [m.text for m in replies if m.text.strip()]
+    texts = [text for text in map(message_text, replies) if text.strip()]
     notes = tuple(note for note in map(memory_note, messages) if note)
     recalls = [r for r in map(Recall.of, replies) if r is not None]
     return Turn("assistant", "\n\n".join(texts), notes, recalls[0] if recalls else None)
@@ -290,17 +291,14 @@ def _events(stream: Iterator[Any]) -> Iterator[str | MemoryNote]:
     for mode, payload in stream:
         if mode == "messages":
             chunk, metadata = payload
-            if (
-                isinstance(chunk, AIMessageChunk)
-                and metadata.get("langgraph_node") == "call_model"
-                and isinstance(chunk.content, str)
-                and chunk.content
-            ):
-                yield chunk.content
+            if isinstance(chunk, AIMessageChunk) and metadata.get("langgraph_node") == "call_model":
+                text = content_text(chunk.content)  # a string, or text blocks
+                if text:
+                    yield text
         else:
             for message in (payload.get("call_model") or {}).get("messages", []):
                 if _is_notice(message):  # the graph's own words, never streamed by a model
-                    yield message.text if hasattr(message, "text") else str(message["content"])
+                    yield message_text(message)
             for message in (payload.get("store_memory") or {}).get("messages", []):
                 note = memory_note(message)
                 if note:
