@@ -126,3 +126,35 @@ def test_a_removed_message_is_gone_from_the_new_branch_only(runtime: Runtime) ->
         threads.fork_with_edit(runtime, "zed", "t1", checkpoint, question.id, "   ")
     with pytest.raises(threads.ThreadNotFound):
         threads.fork_with_edit(runtime, "zed", "t1", checkpoint, "no-such-message", "x")
+
+
+def test_editing_an_early_message_forks_where_it_was_the_latest(runtime: Runtime) -> None:
+    """The replies that answered the original are not in the branch; the agent answers anew."""
+    list(chat.send(runtime, "zed", "t1", "I live in Porto"))
+    list(chat.send(runtime, "zed", "t1", "I live in Lisbon"))
+    latest = threads.get_state(runtime, "zed", "t1")
+    porto = next(m for m in latest.values["messages"] if m.text == "I live in Porto")
+    checkpoint = latest.config["configurable"]["checkpoint_id"]
+    threads.fork_with_edit(runtime, "zed", "t1", checkpoint, porto.id, "I live in Faro")
+    branch = threads.get_state(runtime, "zed", "t1")
+    assert [m.text for m in branch.values["messages"]] == ["I live in Faro"]
+    assert branch.next == ("call_model",)  # the agent has yet to answer the edited message
+    list(chat.resume(runtime, "zed", "t1"))
+    said = [m.text for m in threads.messages(runtime, "zed", "t1")]
+    assert said[0] == "I live in Faro"
+    assert not any("Porto" in text for text in said)  # the replies to the original are gone
+    assert [m.text for m in threads.messages(runtime, "zed", "t1") if m.type == "human"] == [
+        "I live in Faro"
+    ]
+    assert "you live in Faro" in said[-1]
+
+
+def test_edit_point_walks_back_to_the_step_that_wrote_the_message(runtime: Runtime) -> None:
+    list(chat.send(runtime, "zed", "t1", "hello"))
+    records = threads.checkpoint_records(runtime, "zed", "t1")
+    latest = threads.get_state(runtime, "zed", "t1")
+    [hello, *_] = latest.values["messages"]
+    point = threads.edit_point(records, records[0].checkpoint_id, hello.id)
+    at_point = threads.get_checkpoint(runtime, "zed", "t1", point)
+    assert [m.id for m in at_point.values["messages"]] == [hello.id]
+    assert threads.edit_point(records, records[0].checkpoint_id, "no-such-message") is None
