@@ -91,7 +91,7 @@ def edit_memory(page, old: str, new: str) -> None:
     page.locator(".gdg-input").fill(new)
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Save changes").click()
-    page.get_by_text("Saved 1 change(s)").wait_for()
+    page.get_by_text("Saved 1 change;").wait_for()
     _has_cell(page, new)
 
 
@@ -130,7 +130,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         _has_cell(page, ROWING)
         _delete_row(page, ROWING)
         page.get_by_role("button", name="Save changes").click()
-        page.get_by_text("Saved 1 change(s)").wait_for()
+        page.get_by_text("Saved 1 change;").wait_for()
         assert _cell(page, ROWING).count() == 0
 
         page.get_by_role("button", name="Undo this change").click()
@@ -316,7 +316,7 @@ def test_editing_a_message_forks_and_the_agent_answers_the_edited_one(page, tmp_
         _shot(page, tmp_path, "edit-then-fork-desktop")
         page.get_by_role("tab", name="Model calls").click()
         page.get_by_text("Call 1 of 2").wait_for()
-        expect(page.get_by_text("asked for 1 tool call(s): upsert_memory")).to_be_visible()
+        expect(page.get_by_text("asked for 1 tool call: upsert_memory")).to_be_visible()
         _shot(page, tmp_path, "model-calls-desktop")
     runtime = open_runtime(data)
     try:

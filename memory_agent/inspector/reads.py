@@ -10,6 +10,7 @@ once; a namespace larger than ``ONE_READ`` is still read whole, in pages of that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import BaseStore, Item
@@ -41,20 +42,34 @@ def read_memories(store: BaseStore, user_id: str) -> list[Memory]:
     return sorted(found, key=lambda m: m.updated_at, reverse=True)
 
 
-def read_history(store: BaseStore, user_id: str) -> list[HistoryEvent]:
-    """The user's memory changes, newest first (as ``memories.history``)."""
+def read_history(store: BaseStore, user_id: str, since: str | None = None) -> list[HistoryEvent]:
+    """The user's memory changes, newest first (as ``memories.history``).
+
+    ``since`` (an ISO time) keeps the changes made at or after it, to the millisecond the
+    history keeps: what the memories as of a checkpoint take back, without reading the rest.
+    """
+    where = {"at": {"$gte": _milliseconds(since)}} if since else None
     found = [
         HistoryEvent(id=item.key, **item.value)
-        for item in _everything(store, history_namespace(user_id))
+        for item in _everything(store, history_namespace(user_id), where)
     ]
     return sorted(found, key=lambda e: e.id, reverse=True)
 
 
-def _everything(store: BaseStore, namespace: tuple[str, ...]) -> list[Item]:
+def _milliseconds(iso: str) -> str:
+    """An ISO time as history events write theirs (UTC, milliseconds), so text compares."""
+    moment = datetime.fromisoformat(iso)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _everything(
+    store: BaseStore, namespace: tuple[str, ...], where: dict[str, Any] | None = None
+) -> list[Item]:
     """Every item of one namespace, in as few queries as the store allows."""
     items: list[Any] = []
     while True:
-        page = store.search(namespace, limit=ONE_READ, offset=len(items))
+        page = store.search(namespace, filter=where, limit=ONE_READ, offset=len(items))
         items += page
         if len(page) < ONE_READ:
             # A prefix search also matches deeper namespaces; only this one's items count.
