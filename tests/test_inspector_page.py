@@ -345,14 +345,14 @@ def test_a_forgotten_memory_still_shows_its_versions_and_turns(seeded: Runtime) 
     assert f"user=zed&thread=t1&tab=History&checkpoint={sail.checkpoint_id}" in turns
 
 
-def test_the_memory_list_shows_twenty_then_more_on_ask(seeded: Runtime) -> None:
-    for n in range(25):
+def test_the_memory_list_shows_ten_then_more_on_ask(seeded: Runtime) -> None:
+    for n in range(15):
         memories.upsert_memory(seeded.store, "zed", f"User owns book {n}")
     at = _open(tab="Memories")
-    assert len(_delete_buttons(at)) == 20
-    assert at.button(key="memories_more").label == "Show 20 more"
+    assert len(_delete_buttons(at)) == 10
+    assert at.button(key="memories_more").label == "Show 10 more"
     at.button(key="memories_more").click().run()
-    assert len(_delete_buttons(at)) == 27  # all 25 and the two the chat wrote
+    assert len(_delete_buttons(at)) == 17  # all 15 and the two the chat wrote
     assert not [b for b in at.button if b.key == "memories_more"]
 
 
@@ -365,3 +365,16 @@ def test_the_state_tab_says_the_state_is_the_recent_turns(seeded: Runtime) -> No
     note = next(c.value for c in at.caption if "recent turns the model is sent" in c.value)
     assert "WINDOW_MESSAGES" in note
     assert "the whole conversation has 5 messages" in note
+
+
+def test_a_long_state_draws_its_newest_messages_and_earlier_ones_on_ask(seeded: Runtime) -> None:
+    for n in range(10):
+        list(chat.send(seeded, "zed", "t1", f"hello {n}"))
+    at = _open(tab="State")
+    total = len(threads.get_state(seeded, "zed", "t1").values["messages"])
+    shown = [c.value for c in at.caption if c.value.startswith("#")]
+    assert len(shown) == 20 and shown[0].startswith(f"#{total - 19} ")
+    assert at.button(key="earlier_live").label == f"Show earlier messages ({total - 20} more)"
+    at.button(key="earlier_live").click().run()
+    shown = [c.value for c in at.caption if c.value.startswith("#")]
+    assert len(shown) == total and shown[0].startswith("#1 ")
