@@ -854,8 +854,9 @@ def change_history(
         st.caption(f"The newest {len(recent)} of {len(events):,} changes.")
     st.dataframe(memory_table.history_frame(recent), hide_index=True)
     labels = {
-        e.id: f"{e.at[:19]} · {'undo → ' if e.undo_of else ''}{e.action} by {e.source} · "
-        f"{' '.join((e.after or e.before or {}).get('content', '').split())[:60]}"
+        e.id: f"{'undo → ' if e.undo_of else ''}{e.action} by {e.source}: "
+        f"{' '.join((e.after or e.before or {}).get('content', '').split())[:60]} · "
+        f"{e.at[:19].replace('T', ' ')}"
         for e in recent
     }
     # Keyed by the newest change, so a new change becomes the default choice; never one's own

@@ -146,7 +146,7 @@ def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -
     at.button(key="save_memories").click().run()
     assert len(memories.list_memories(seeded.store, "zed")) == 1
     newest = next(s for s in at.selectbox if s.label == "Change to undo")
-    assert newest.format_func(newest.value).endswith(f" · delete by inspector · {first_row}")
+    assert newest.format_func(newest.value).startswith(f"delete by inspector: {first_row} · ")
     at.button(key="undo").click().run()
     assert "Undone" in at.toast[0].value
     assert len(memories.list_memories(seeded.store, "zed")) == 2

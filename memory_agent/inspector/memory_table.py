@@ -115,10 +115,13 @@ def pending_cells(shown: pd.DataFrame, editor_state: Mapping[str, Any] | None) -
 
 
 def history_frame(events: Sequence[HistoryEvent]) -> pd.DataFrame:
-    """The change history as a table, newest first, with content before and after each change."""
+    """The change history as a table, newest first, with content before and after each change.
+
+    Times are UTC to the second (the event id keeps the exact moment).
+    """
     rows = [
         {
-            "time": event.at,
+            "time": event.at[:19].replace("T", " "),
             "action": f"undo → {event.action}" if event.undo_of else event.action,
             "by": event.source,
             "key": event.memory_key,
@@ -130,7 +133,8 @@ def history_frame(events: Sequence[HistoryEvent]) -> pd.DataFrame:
         }
         for event in events
     ]
-    columns = ["time", "action", "by", "before", "after", "key", "thread", "undoes", "event"]
+    # What changed first, so a narrow screen shows it; the ids last.
+    columns = ["action", "before", "after", "by", "time", "key", "thread", "undoes", "event"]
     return pd.DataFrame(rows, columns=columns)
 
 
