@@ -158,8 +158,10 @@ def live_state(runtime: Runtime, user: str, thread: str) -> None:
     )
     show_snapshot(snapshot, thread, key="live")
     st.subheader("Graph")
-    st.caption("Dashed edges are conditional; the highlighted node runs next.")
-    st.graphviz_chart(views.graph_dot(runtime.graph.get_graph(), snapshot.next))
+    # Off at first: drawing it loads Graphviz in the browser, a third of the tab's open time.
+    if st.toggle("Show the agent's graph", key="show_graph"):
+        st.caption("Dashed edges are conditional; the highlighted node runs next.")
+        st.graphviz_chart(views.graph_dot(runtime.graph.get_graph(), snapshot.next))
 
 
 def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
@@ -836,19 +838,9 @@ def change_history(
     if not events:
         st.caption("No memory has been written for this user yet.")
         return
-    counts = memory_table.count_over_time(events, stored_count)
-    step = max(1, len(counts) // CHART_POINTS)  # 11k points took longer to draw than to read
-    counts = pd.concat([counts.iloc[::step], counts.iloc[-1:]]).drop_duplicates()
-    chart = (
-        alt.Chart(counts)
-        .mark_line(interpolate="step-after", point=len(counts) <= 60)
-        .encode(
-            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
-            y=alt.Y("memories:Q", title="memories"),
-        )
-        .properties(height=160, title="Memories over time")
-    )
-    st.altair_chart(chart)
+    # Off at first: the chart library is the heaviest part of opening this tab in a browser.
+    if st.toggle("Show the number of memories over time", key="show_count_chart"):
+        count_chart(events, stored_count)
     recent = events[:CHANGES_SHOWN]
     if len(events) > len(recent):
         st.caption(f"The newest {len(recent)} of {len(events):,} changes.")
@@ -880,6 +872,23 @@ def change_history(
         content = shown.content if shown else write.key
         flash(f"Undone: “{content}” {UNDONE[write.action]}.")  # flash escapes
         st.rerun()
+
+
+def count_chart(events: list[memories.HistoryEvent], stored_count: int) -> None:
+    """How many memories the user had after each change, as a step line."""
+    counts = memory_table.count_over_time(events, stored_count)
+    step = max(1, len(counts) // CHART_POINTS)  # 11k points took longer to draw than to read
+    counts = pd.concat([counts.iloc[::step], counts.iloc[-1:]]).drop_duplicates()
+    chart = (
+        alt.Chart(counts)
+        .mark_line(interpolate="step-after", point=len(counts) <= 60)
+        .encode(
+            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
+            y=alt.Y("memories:Q", title="memories"),
+        )
+        .properties(height=160, title="Memories over time")
+    )
+    st.altair_chart(chart)
 
 
 def export_and_import(runtime: Runtime, user: str) -> None:

@@ -378,3 +378,14 @@ def test_a_long_state_draws_its_newest_messages_and_earlier_ones_on_ask(seeded: 
     at.button(key="earlier_live").click().run()
     shown = [c.value for c in at.caption if c.value.startswith("#")]
     assert len(shown) == total and shown[0].startswith("#1 ")
+
+
+def test_the_graph_and_the_count_chart_are_drawn_when_asked_for(seeded: Runtime) -> None:
+    at = _open(tab="State")
+    assert not at.get("graphviz_chart")
+    at.toggle(key="show_graph").set_value(True).run()
+    assert "call_model" in at.get("graphviz_chart")[0].proto.spec
+    at = _open(tab="Memories")
+    assert not at.get("vega_lite_chart")
+    at.toggle(key="show_count_chart").set_value(True).run()
+    assert len(at.get("vega_lite_chart")) == 1
