@@ -61,7 +61,8 @@ CHECKPOINTS_READ = 200  # newest checkpoints the History tree reads; "Load older
 BRANCH_ROWS = 50  # rows per branch table; "Show all" lists the rest
 MEMORIES_SHOWN = 10  # memories in the plain list; "Show more" adds as many
 TABLE_ROWS = 100  # rows per page of the editable grid
-CHANGES_SHOWN = 200  # newest history events in the table and the undo picker
+CHANGES_SHOWN = 50  # newest history events in the table
+UNDO_CHOICES = 200  # newest history events the undo picker offers
 CHART_POINTS = 400  # the memory-count chart keeps this many points at most
 
 
@@ -202,7 +203,8 @@ def show_messages(messages: list, key: str) -> None:
     wanted = f"messages_shown_{key}"
     count = st.session_state.get(wanted, MESSAGES_SHOWN)
     first = max(0, len(messages) - count)
-    with st.container(height=420, key=f"messages_{key}"):
+    # A fixed height (scrolling inside) only when there is enough to scroll: no empty box.
+    with st.container(height=420 if len(messages) > 4 else "content", key=f"messages_{key}"):
         if first and st.button(f"Show earlier messages ({first:,} more)", key=f"earlier_{key}"):
             st.session_state[wanted] = count + MESSAGES_SHOWN * 4
             st.rerun()
@@ -845,6 +847,7 @@ def change_history(
     if len(events) > len(recent):
         st.caption(f"The newest {len(recent)} of {len(events):,} changes.")
     st.dataframe(memory_table.history_frame(recent), hide_index=True)
+    recent = events[:UNDO_CHOICES]
     labels = {
         e.id: f"{'undo → ' if e.undo_of else ''}{e.action} by {e.source}: "
         f"{' '.join((e.after or e.before or {}).get('content', '').split())[:60]} · "
