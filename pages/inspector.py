@@ -57,12 +57,13 @@ TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thr
 UNDONE = {"create": "restored", "update": "put back", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
 MESSAGES_SHOWN = 20  # newest messages drawn at first; "Show earlier" draws more
-CHECKPOINTS_READ = 200  # newest checkpoints the History tree reads; "Load older" doubles it
+CHECKPOINTS_READ = 200  # newest checkpoints the History tree reads; "Load older" reads 4× more
 BRANCH_ROWS = 50  # rows per branch table; "Show all" lists the rest
 MEMORIES_SHOWN = 10  # memories in the plain list; "Show more" adds as many
 TABLE_ROWS = 100  # rows per page of the editable grid
 CHANGES_SHOWN = 50  # newest history events in the table
 UNDO_CHOICES = 200  # newest history events the undo picker offers
+ROWS_SHOWN = 200  # rows of the memories-as-of tables
 CHART_POINTS = 400  # the memory-count chart keeps this many points at most
 
 
@@ -403,23 +404,33 @@ def checkpoint_memories(
     )
     st.dataframe(
         pd.DataFrame(
-            [{"content": m.content, "context": m.context, "key": m.key} for m in then],
+            [{"content": m.content, "context": m.context, "key": m.key} for m in then[:ROWS_SHOWN]],
             columns=["content", "context", "key"],
         ),
         hide_index=True,
         key="memories_then",
     )
+    more_rows(len(then))
     changed = memories_as_of.differences(then, now)
     if changed:
         st.markdown(f"**Changed since** ({len(changed):,})")
         st.dataframe(
-            pd.DataFrame([vars(d) for d in changed], columns=["change", "then", "now", "key"]),
+            pd.DataFrame(
+                [vars(d) for d in changed[:ROWS_SHOWN]], columns=["change", "then", "now", "key"]
+            ),
             hide_index=True,
             key="memories_changed_since",
         )
+        more_rows(len(changed))
     else:
         st.caption("No memory has changed since.")
     return then
+
+
+def more_rows(total: int) -> None:
+    """Say that a table shows only its first ``ROWS_SHOWN`` rows (10k rows took seconds to draw)."""
+    if total > ROWS_SHOWN:
+        st.caption(f"The first {ROWS_SHOWN} of {total:,} rows; the Memories tab has them all.")
 
 
 def compare_checkpoints(
