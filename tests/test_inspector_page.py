@@ -389,3 +389,15 @@ def test_the_graph_and_the_count_chart_are_drawn_when_asked_for(seeded: Runtime)
     assert not at.get("vega_lite_chart")
     at.toggle(key="show_count_chart").set_value(True).run()
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_memories_as_of_tables_show_their_first_rows_and_say_so(seeded: Runtime) -> None:
+    changes = [memories.Change("create", content=f"User owns book {n}") for n in range(205)]
+    memories.apply_changes(seeded.store, "zed", changes, source="inspector")
+    at = _open(thread="t1", tab="History")
+    assert "**Changed since** (205)" in [m.value for m in at.markdown]
+    assert "The first 200 of 205 rows; the Memories tab has them all." in [
+        c.value for c in at.caption
+    ]
+    changed = next(d for d in at.dataframe if "change" in d.value.columns)
+    assert len(changed.value) == 200
