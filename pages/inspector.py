@@ -694,7 +694,9 @@ def memory_versions(user: str, versions: list[provenance.Version], *, expanded: 
     with st.expander(title, expanded=expanded):
         for n, version in enumerate(versions, start=1):
             action = f"undo → {version.action}" if version.undo else version.action
-            st.caption(f"{n}. {version.at[:19]} · {action} by {version.source}")
+            # Not "1. …": a caption is Markdown, and that would start a numbered list.
+            when = version.at[:19].replace("T", " ")
+            st.caption(f"Change {n} · {when} · {action} by {version.source}")
             st.text(version.content)
             if version.thread_id and version.checkpoint_id:
                 checkpoint_link(user, version.thread_id, version.checkpoint_id, f"Open turn {n}")
