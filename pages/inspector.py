@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
@@ -18,9 +19,18 @@ from memory_agent import memories
 from memory_agent.backends.faults import StorageError
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import chat, threads
-from memory_agent.inspector import history_tree, memories_as_of, memory_table, provenance, views
+from memory_agent.inspector import (
+    history_tree,
+    memories_as_of,
+    memory_table,
+    provenance,
+    reads,
+    views,
+)
 from memory_agent.inspector.model_calls import ModelCall, model_calls, turns
+from memory_agent.inspector.views import plural
 from memory_agent.runtime import Runtime
+from memory_agent.state import WINDOW_MESSAGES
 from ui import (
     CHAT_PAGE,
     CHECKPOINT_PARAM,
@@ -46,6 +56,15 @@ RESTORE_MEMORIES = "restore the memories as they were then"
 TABLE_ORDER = ["content", "context", "source", "updated", "created", "source thread", "key"]
 UNDONE = {"create": "restored", "update": "put back", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
+MESSAGES_SHOWN = 20  # newest messages drawn at first; "Show earlier" draws more
+CHECKPOINTS_READ = 200  # newest checkpoints the History tree reads; "Load older" reads 4× more
+BRANCH_ROWS = 50  # rows per branch table; "Show all" lists the rest
+MEMORIES_SHOWN = 10  # memories in the plain list; "Show more" adds as many
+TABLE_ROWS = 100  # rows per page of the editable grid
+CHANGES_SHOWN = 50  # newest history events in the table
+UNDO_CHOICES = 200  # newest history events the undo picker offers
+ROWS_SHOWN = 200  # rows of the memories-as-of tables
+CHART_POINTS = 400  # the memory-count chart keeps this many points at most
 
 
 def choose_user() -> str:
@@ -100,6 +119,7 @@ def reset_editor(user: str) -> None:
     """Start the memory table afresh (new widget key): after a write, or to discard edits."""
     version = st.session_state.get(f"editor_version_{user}", 0)
     st.session_state.pop(f"memory_editor_{user}_{version}_base", None)
+    st.session_state.pop(f"memory_editor_{user}_{version}_found", None)
     st.session_state[f"editor_version_{user}"] = version + 1
 
 
@@ -132,15 +152,26 @@ def state_tab(runtime: Runtime, user: str, thread: str) -> None:
 def live_state(runtime: Runtime, user: str, thread: str) -> None:
     """The conversation's current ``get_state``, read once per refresh."""
     snapshot = threads.get_state(runtime, user, thread)
+    whole = len(threads.messages(runtime, user, thread))
+    st.caption(
+        f"The state holds the recent turns the model is sent (up to {WINDOW_MESSAGES} messages, "
+        f"`memory_agent.state.WINDOW_MESSAGES`); the whole conversation has "
+        f"{plural(whole, 'message')}."
+    )
     show_snapshot(snapshot, thread, key="live")
     st.subheader("Graph")
-    st.caption("Dashed edges are conditional; the highlighted node runs next.")
-    st.graphviz_chart(views.graph_dot(runtime.graph.get_graph(), snapshot.next))
+    # Off at first: drawing it loads Graphviz in the browser, a third of the tab's open time.
+    if st.toggle("Show the agent's graph", key="show_graph"):
+        st.caption("Dashed edges are conditional; the highlighted node runs next.")
+        st.graphviz_chart(views.graph_dot(runtime.graph.get_graph(), snapshot.next))
 
 
 def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
-    """Every field of a snapshot: readable views first, then the raw JSON to read or download."""
-    state = threads.snapshot_as_dict(snapshot)
+    """Every field of a snapshot: readable views first, then the raw JSON to read or download.
+
+    The messages' JSON is built only when asked for (shown, or downloaded): for a long state it
+    cost more than the rest of the tab.
+    """
     step, pending = snapshot.metadata.get("step"), ", ".join(snapshot.next) or "nothing (idle)"
     st.markdown(
         f"**Step** {step} · **source** {escape_inline(snapshot.metadata.get('source'))} · "
@@ -148,15 +179,17 @@ def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
     )
     show_messages(snapshot.values.get("messages", []), key)
     with st.expander("config · metadata · parent config · tasks · interrupts"):
+        fields = threads.snapshot_as_dict(snapshot._replace(values={}))
         for field in ("config", "metadata", "parent_config", "tasks", "interrupts"):
             st.markdown(f"`{field}`")
-            st.json(state[field], expanded=2)
+            st.json(fields[field], expanded=2)
     with st.expander("Raw state (JSON)"):
-        st.json(state, expanded=False)
+        if st.toggle("Show the whole state as JSON", key=f"raw_state_{key}"):
+            st.json(threads.snapshot_as_dict(snapshot), expanded=False)
     checkpoint = snapshot.config["configurable"].get("checkpoint_id", "none")
     st.download_button(
         "Download state as JSON",
-        threads.snapshot_as_json(snapshot),
+        lambda: threads.snapshot_as_json(snapshot),  # built when clicked, not on every render
         file_name=f"state-{thread}-{checkpoint}.json",
         mime="application/json",
         key=f"download_state_{key}",
@@ -164,12 +197,21 @@ def show_snapshot(snapshot: StateSnapshot, thread: str, *, key: str) -> None:
 
 
 def show_messages(messages: list, key: str) -> None:
-    """The conversation as stored: each message's role, text, tool calls and results, and id."""
-    rows = views.message_rows(messages)
-    st.markdown(f"**Messages** ({len(rows)})")
-    if not rows:
+    """The conversation as stored, newest last: the latest ``MESSAGES_SHOWN``, then more on ask."""
+    st.markdown(f"**Messages** ({len(messages)})")
+    if not messages:
         return
-    with st.container(height=420, key=f"messages_{key}"):
+    wanted = f"messages_shown_{key}"
+    count = st.session_state.get(wanted, MESSAGES_SHOWN)
+    first = max(0, len(messages) - count)
+    # A fixed height (scrolling inside) only when there is enough to scroll: no empty box.
+    with st.container(height=420 if len(messages) > 4 else "content", key=f"messages_{key}"):
+        if first and st.button(f"Show earlier messages ({first:,} more)", key=f"earlier_{key}"):
+            st.session_state[wanted] = count + MESSAGES_SHOWN * 4
+            st.rerun()
+        rows = views.message_rows(messages[first:])
+        for row in rows:
+            row["#"] += first
         show_message_rows(rows)
 
 
@@ -266,50 +308,86 @@ def show_model_call(call: ModelCall, total: int) -> None:
 
 
 def history_tab(runtime: Runtime, user: str, thread: str) -> None:
-    """Every checkpoint as a tree of branches; open one, see its memories, compare, fork."""
-    records = threads.checkpoint_records(runtime, user, thread)
+    """Every checkpoint as a tree of branches; open one, see its memories, compare, fork.
+
+    The newest ``CHECKPOINTS_READ`` checkpoints are read, once; "Load older checkpoints" reads
+    more. A link to an older checkpoint reads them all, so it always opens.
+    """
+    wanted = st.query_params.get(CHECKPOINT_PARAM)
+    limit_key = f"history_limit_{thread}"
+    limit = st.session_state.get(limit_key, CHECKPOINTS_READ)
+    records = threads.checkpoint_records(runtime, user, thread, limit=limit)
+    if wanted and len(records) == limit and wanted not in {r.checkpoint_id for r in records}:
+        records = threads.checkpoint_records(runtime, user, thread)
     names = history_tree.labels(records)
     branches = history_tree.branches(records)
     find = st.text_input(
         "Find a message", key=f"history_find_{thread}", placeholder="text of a message or result"
-    )
-    wanted = st.query_params.get(CHECKPOINT_PARAM)
+    ).strip()
     for branch in branches:
         rows = history_tree.rows(branch, names)
-        if find.strip():
-            rows = [r for r in rows if find.strip().lower() in r["what"].lower()]
+        if find:
+            rows = [r for r in rows if find.lower() in r["what"].lower()]
         opened = branch.current or any(r["checkpoint"] == wanted for r in rows)
-        with st.expander(history_tree.title(branch, names), expanded=opened or bool(find)):
-            st.dataframe(
-                pd.DataFrame(rows, columns=["step", "what", "time", "source", "checkpoint"]),
-                hide_index=True,
-                column_config={"what": st.column_config.TextColumn(width="large")},
-            )
+        # The title quotes messages: escaped, as an expander label renders Markdown.
+        title = escape_inline(history_tree.title(branch, names))
+        with st.expander(title, expanded=opened or bool(find)):
+            branch_table(rows, f"branch_rows_{thread}_{branch.checkpoints[0].checkpoint_id}")
+    if len(records) == limit:
+        st.caption(
+            f"The newest {plural(limit, 'checkpoint')} are shown (and searched); older ones are "
+            "not read yet."
+        )
+        if st.button("Load older checkpoints", key="history_older"):
+            st.session_state[limit_key] = limit * 4
+            st.rerun()
+    by_id = {r.checkpoint_id: r for r in records}
     branch_of = {r.checkpoint_id: b for b in branches for r in b.checkpoints}
     ids = [r.checkpoint_id for b in branches for r in b.checkpoints]
+
+    def label(checkpoint: str) -> str:
+        return checkpoint_label(by_id[checkpoint], branch_of[checkpoint], names)
+
     st.subheader("Open a checkpoint")
     chosen = st.selectbox(
         "Checkpoint",
         ids,
         index=ids.index(wanted) if wanted in branch_of else 0,
-        format_func=lambda i: checkpoint_label(i, branch_of, names),
+        format_func=label,
         # Keyed by the newest checkpoint and the linked one: a new turn, fork or link opens first.
         key=f"open_checkpoint_{ids[0]}_{wanted}",
     )
     snapshot = threads.get_checkpoint(runtime, user, thread, chosen)
     show_snapshot(snapshot, thread, key="checkpoint")
     then = checkpoint_memories(runtime, user, snapshot)
-    compare_checkpoints(runtime, user, thread, ids, branch_of, names, chosen)
+    compare_checkpoints(runtime, user, thread, ids, label, snapshot)
     fork_controls(runtime, user, thread, snapshot, then)
     edit_and_fork(runtime, user, thread, snapshot)
 
 
-def checkpoint_label(checkpoint: str, branch_of: dict, names: dict) -> str:
+def branch_table(rows: list[dict], key: str) -> None:
+    """One branch's checkpoints, the newest ``BRANCH_ROWS`` unless all are asked for."""
+    everything = st.session_state.get(key, False)
+    shown = rows if everything else rows[:BRANCH_ROWS]
+    st.dataframe(
+        pd.DataFrame(shown, columns=["step", "what", "time", "source", "checkpoint"]),
+        hide_index=True,
+        column_config={"what": st.column_config.TextColumn(width="large")},
+    )
+    if len(shown) < len(rows) and st.button(
+        f"Show all {plural(len(rows), 'checkpoint')} of this branch", key=f"{key}_all"
+    ):
+        st.session_state[key] = True
+        st.rerun()
+
+
+def checkpoint_label(
+    record: threads.CheckpointRecord, branch: history_tree.Branch, names: dict
+) -> str:
     """A checkpoint as the pickers name it: branch, step, what it added, time."""
-    branch = branch_of[checkpoint]
-    record = next(r for r in branch.checkpoints if r.checkpoint_id == checkpoint)
     where = "current" if branch.current else f"branch {branch.number}"
-    return f"{where} · step {record.step} · {names[checkpoint][:70]} · {record.created_at[11:19]}"
+    what = names[record.checkpoint_id][:70]
+    return f"{where} · step {record.step} · {what} · {record.created_at[11:19]}"
 
 
 def checkpoint_memories(
@@ -317,33 +395,42 @@ def checkpoint_memories(
 ) -> list[memories.Memory]:
     """The user's memories as they were at this checkpoint, and what changed since."""
     st.subheader("Memories as of this checkpoint")
-    now = memories.list_memories(runtime.store, user)
-    then = memories_as_of.memories_as_of(
-        now, memories.history(runtime.store, user), snapshot.created_at
-    )
+    now = reads.read_memories(runtime.store, user)
+    later = reads.read_history(runtime.store, user, since=snapshot.created_at)
+    then = memories_as_of.memories_as_of(now, later, snapshot.created_at)
     st.caption(
-        f"Rebuilt from the change history: {len(then)} memory(ies) at "
-        f"{snapshot.created_at[:19].replace('T', ' ')} (today: {len(now)})."
+        f"Rebuilt from the change history: {plural(len(then), 'memory', 'memories')} at "
+        f"{snapshot.created_at[:19].replace('T', ' ')} (today: {len(now):,})."
     )
     st.dataframe(
         pd.DataFrame(
-            [{"content": m.content, "context": m.context, "key": m.key} for m in then],
+            [{"content": m.content, "context": m.context, "key": m.key} for m in then[:ROWS_SHOWN]],
             columns=["content", "context", "key"],
         ),
         hide_index=True,
         key="memories_then",
     )
+    more_rows(len(then))
     changed = memories_as_of.differences(then, now)
     if changed:
-        st.markdown(f"**Changed since** ({len(changed)})")
+        st.markdown(f"**Changed since** ({len(changed):,})")
         st.dataframe(
-            pd.DataFrame([vars(d) for d in changed], columns=["change", "then", "now", "key"]),
+            pd.DataFrame(
+                [vars(d) for d in changed[:ROWS_SHOWN]], columns=["change", "then", "now", "key"]
+            ),
             hide_index=True,
             key="memories_changed_since",
         )
+        more_rows(len(changed))
     else:
         st.caption("No memory has changed since.")
     return then
+
+
+def more_rows(total: int) -> None:
+    """Say that a table shows only its first ``ROWS_SHOWN`` rows (10k rows took seconds to draw)."""
+    if total > ROWS_SHOWN:
+        st.caption(f"The first {ROWS_SHOWN} of {total:,} rows; the Memories tab has them all.")
 
 
 def compare_checkpoints(
@@ -351,22 +438,22 @@ def compare_checkpoints(
     user: str,
     thread: str,
     ids: list[str],
-    branch_of: dict,
-    names: dict,
-    chosen: str,
+    label: Callable[[str], str],
+    opened: StateSnapshot,
 ) -> None:
-    """The difference between the opened checkpoint and another one."""
+    """The difference between the opened checkpoint and another one (read when asked for)."""
     with st.expander("Compare with another checkpoint"):
         other = st.selectbox(
             "Compare with",
             ids,
             index=min(1, len(ids) - 1),
-            format_func=lambda i: checkpoint_label(i, branch_of, names),
+            format_func=label,
             key=f"compare_{ids[0]}",
         )
+        if not st.toggle("Show the differences", key="compare_show"):
+            return
         old = threads.get_checkpoint(runtime, user, thread, other)
-        new = threads.get_checkpoint(runtime, user, thread, chosen)
-        diff = views.state_diff(old, new)
+        diff = views.state_diff(old, opened)
         st.caption("From the checkpoint picked here to the one opened above.")
         for part, title in (
             ("added", "Messages added"),
@@ -406,8 +493,8 @@ def fork_controls(
             st.error(f"Nothing was forked. {escape_inline(str(error))}")
             return
         said = (
-            f"memories restored as they were then ({restored} change(s), undoable in the "
-            "Memories tab)"
+            f"memories restored as they were then ({plural(restored, 'change')}, undoable in "
+            "the Memories tab)"
             if choice == RESTORE_MEMORIES
             else "today's memories kept"
         )
@@ -442,7 +529,7 @@ def continue_branch(runtime: Runtime, user: str, thread: str) -> str:
 
 def restore_memories(runtime: Runtime, user: str, then: list[memories.Memory]) -> int:
     """Make the user's memories what they were then, as one recorded inspector change."""
-    now = memories.list_memories(runtime.store, user)
+    now = reads.read_memories(runtime.store, user)
     changes = memories_as_of.restore_changes(then, now)
     memories.apply_changes(runtime.store, user, changes, source="inspector")
     reset_editor(user)
@@ -460,7 +547,7 @@ def edit_and_fork(runtime: Runtime, user: str, thread: str, snapshot: StateSnaps
         picked = st.selectbox(
             "Message",
             list(reversed(rows)),
-            format_func=lambda i: f"#{rows[i]['#']} {rows[i]['role']}: {rows[i]['content'][:70]}",
+            format_func=lambda i: message_label(rows[i]),
             key=f"edit_pick_{snapshot.config['configurable']['checkpoint_id']}",
         )
         text = st.text_area("New text", value=rows[picked]["content"], key=f"edit_text_{picked}")
@@ -477,26 +564,38 @@ def edit_and_fork(runtime: Runtime, user: str, thread: str, snapshot: StateSnaps
         except (threads.ThreadNotFound, ValueError) as error:
             st.error(f"Nothing was forked. {escape_inline(str(error))}")
             return
-        what = "without message" if remove else "with an edited message"
-        done = f"Forked at step {snapshot.metadata.get('step')} {what} #{rows[picked]['#']}"
+        number = rows[picked]["#"]
+        done = (
+            f"Forked at step {snapshot.metadata.get('step')} without message #{number}"
+            if remove
+            else f"Forked where message #{number} was the latest, with its new text"
+        )
         done += continue_branch(runtime, user, thread)
         st.session_state["forked"] = ("edit", done)
         flash(done)
         st.rerun()
 
 
+def message_label(row: dict) -> str:
+    """A message in the edit picker: number, role and its first words (a reply as it reads)."""
+    text = views.markdown_plain(row["content"]) if row["role"] == "ai" else row["content"]
+    return f"#{row['#']} {row['role']}: {' '.join(text.split())[:70]}"
+
+
 # ---- memories ------------------------------------------------------------------------------
 
 
 def memories_tab(runtime: Runtime, user: str) -> None:
-    """The user's memories: table, recall preview, history, export and import."""
-    stored = memories.list_memories(runtime.store, user)  # read once, shown four ways
-    events = memories.history(runtime.store, user)
-    memory_list(runtime, user, stored, events)
-    memory_editor(runtime, user, stored)
+    """The user's memories: list, table, recall preview, history, export and import.
+
+    The memories and their history are read once (one query each) and shown five ways.
+    """
+    data = reads.read_user(runtime.store, user)
+    memory_list(runtime, user, data.memories, data.events)
+    memory_editor(runtime, user, data.memories)
     recall_preview(runtime, user)
-    change_history(runtime, user, len(stored), events)
-    export_and_import(runtime, user, stored)
+    change_history(runtime, user, len(data.memories), data.events)
+    export_and_import(runtime, user)
 
 
 def memory_list(
@@ -505,8 +604,12 @@ def memory_list(
     stored: list[memories.Memory],
     events: list[memories.HistoryEvent],
 ) -> None:
-    """Each memory as a sentence, with its source, age and the turn that wrote it; delete."""
-    st.subheader(f"Memories ({len(stored)})")
+    """Each memory as a sentence, with its source, age and the turn that wrote it; delete.
+
+    The first ``MEMORIES_SHOWN`` that match are drawn ("Show more" adds more); a linked memory
+    comes first, and a linked memory that was forgotten is shown from its history.
+    """
+    st.subheader(f"Memories ({len(stored):,})")
     query = st.text_input(
         "Search memories", key=f"memory_search_{user}", placeholder="words in a memory"
     )
@@ -514,16 +617,33 @@ def memory_list(
     needle = query.strip().lower()
     shown = [m for m in stored if not needle or needle in f"{m.content} {m.context}".lower()]
     shown.sort(key=lambda m: m.key != wanted)  # the memory a link asked for comes first
+    more_key = f"memories_shown_{user}_{needle}"
+    count = st.session_state.get(more_key, MEMORIES_SHOWN)
     writers = provenance.latest_writers(events)
+    versions = provenance.versions_by_key(events)
     with st.container(key="memory_list"):
-        for memory in shown:
+        if wanted and wanted not in {m.key for m in stored} and wanted in versions:
+            forgotten_item(user, versions[wanted])
+        for memory in shown[:count]:
             memory_item(
-                runtime, user, memory, writers.get(memory.key), events, memory.key == wanted
+                runtime,
+                user,
+                memory,
+                writers.get(memory.key),
+                versions.get(memory.key, []),
+                memory.key == wanted,
             )
     if needle and not shown:
         st.caption("No memory contains that text.")
+    if len(shown) > count:
+        st.caption(f"Showing {count:,} of {len(shown):,}: search to find one, or show more.")
+        if st.button(f"Show {MEMORIES_SHOWN} more", key="memories_more"):
+            st.session_state[more_key] = count + MEMORIES_SHOWN
+            st.rerun()
     if stored and st.button(
-        f"Delete all {len(stored)} memories", key="delete_all", icon=":material/delete_forever:"
+        f"Delete all {plural(len(stored), 'memory', 'memories')}",
+        key="delete_all",
+        icon=":material/delete_forever:",
     ):
         st.session_state["confirm_delete_all"] = True
     if stored and st.session_state.get("confirm_delete_all"):
@@ -535,7 +655,7 @@ def memory_item(
     user: str,
     memory: memories.Memory,
     writer: memories.HistoryEvent | None,
-    events: list[memories.HistoryEvent],
+    versions: list[provenance.Version],
     linked: bool,
 ) -> None:
     """One memory: its text (inert), where it came from, its versions, and a delete button."""
@@ -555,17 +675,31 @@ def memory_item(
                 reset_editor(user)
                 flash(f"Deleted “{memory.content}”; Undo in the change history.")  # flash escapes
                 st.rerun()
-        versions = provenance.versions(events, memory.key)
         if len(versions) > 1 or linked:
-            with st.expander(f"History of this memory ({len(versions)} changes)", expanded=linked):
-                for n, version in enumerate(versions, start=1):
-                    action = f"undo → {version.action}" if version.undo else version.action
-                    st.caption(f"{n}. {version.at[:19]} · {action} by {version.source}")
-                    st.text(version.content)
-                    if version.thread_id and version.checkpoint_id:
-                        checkpoint_link(
-                            user, version.thread_id, version.checkpoint_id, f"Open turn {n}"
-                        )
+            memory_versions(user, versions, expanded=linked)
+
+
+def forgotten_item(user: str, versions: list[provenance.Version]) -> None:
+    """A linked memory that is no longer stored: what it said, and every turn that changed it."""
+    last = versions[-1]
+    with st.container(border=True, key="memory_item_forgotten"):
+        st.markdown(f"~~{escape_inline(last.content)}~~")
+        st.caption(f"Forgotten {views.ago(last.at)} (deleted by {last.source}); not recalled.")
+        memory_versions(user, versions, expanded=True)
+
+
+def memory_versions(user: str, versions: list[provenance.Version], *, expanded: bool) -> None:
+    """Every change to one memory, oldest first, each with a link to the turn that made it."""
+    title = f"History of this memory ({plural(len(versions), 'change')})"
+    with st.expander(title, expanded=expanded):
+        for n, version in enumerate(versions, start=1):
+            action = f"undo → {version.action}" if version.undo else version.action
+            # Not "1. …": a caption is Markdown, and that would start a numbered list.
+            when = version.at[:19].replace("T", " ")
+            st.caption(f"Change {n} · {when} · {action} by {version.source}")
+            st.text(version.content)
+            if version.thread_id and version.checkpoint_id:
+                checkpoint_link(user, version.thread_id, version.checkpoint_id, f"Open turn {n}")
 
 
 def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
@@ -614,9 +748,16 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
         disabled=pending,
         help="Save or discard your edits to change the filter." if pending else None,
     )
-    if not pending or f"{editor_key}_base" not in st.session_state:
-        frame = memory_table.memories_frame(stored)
-        st.session_state[f"{editor_key}_base"] = memory_table.filter_frame(frame, query)
+    fresh = not pending or f"{editor_key}_base" not in st.session_state
+    if fresh:
+        found = memory_table.filter_frame(memory_table.memories_frame(stored), query)
+        st.session_state[f"{editor_key}_found"] = len(found)
+    count = st.session_state[f"{editor_key}_found"]
+    pages = max(1, -(-count // TABLE_ROWS))
+    page = table_page(user, pages, count, disabled=pending) if pages > 1 else 1
+    if fresh:
+        rows = found.iloc[(page - 1) * TABLE_ROWS : page * TABLE_ROWS]
+        st.session_state[f"{editor_key}_base"] = rows.reset_index(drop=True)
     shown: pd.DataFrame = st.session_state[f"{editor_key}_base"]
     with st.container(key="memory_table"):
         st.data_editor(
@@ -648,6 +789,22 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
         save_edits(runtime, user, shown, st.session_state[editor_key])
 
 
+def table_page(user: str, pages: int, rows: int, *, disabled: bool) -> int:
+    """Which page of the grid to show: a 10k-row grid took seconds to send and draw."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        page = st.number_input(
+            "Page",
+            min_value=1,
+            max_value=pages,
+            value=1,
+            key=f"table_page_{user}",
+            width=140,
+            disabled=disabled,
+        )
+        st.caption(f"{rows:,} rows, {TABLE_ROWS} per page: filter to find a row, or turn pages.")
+    return int(page)
+
+
 def save_edits(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) -> None:
     """Apply the table's edits all at once, or none with the refused row named."""
     try:
@@ -657,7 +814,7 @@ def save_edits(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) ->
         st.error(f"Nothing was saved. {escape_inline(str(error))}")
         return
     reset_editor(user)
-    flash(f"Saved {len(writes)} change(s); recall uses the new text at once.")
+    flash(f"Saved {plural(len(writes), 'change')}; recall uses the new text at once.")
     st.rerun()
 
 
@@ -696,28 +853,31 @@ def change_history(
     if not events:
         st.caption("No memory has been written for this user yet.")
         return
-    counts = memory_table.count_over_time(events, stored_count)
-    chart = (
-        alt.Chart(counts)
-        .mark_line(interpolate="step-after", point=True)
-        .encode(
-            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
-            y=alt.Y("memories:Q", title="memories"),
-        )
-        .properties(height=160, title="Memories over time")
-    )
-    st.altair_chart(chart)
-    st.dataframe(memory_table.history_frame(events), hide_index=True)
+    # Off at first: the chart library is the heaviest part of opening this tab in a browser.
+    if st.toggle("Show the number of memories over time", key="show_count_chart"):
+        count_chart(events, stored_count)
+    recent = events[:CHANGES_SHOWN]
+    if len(events) > len(recent):
+        st.caption(f"The newest {len(recent)} of {len(events):,} changes.")
+    st.dataframe(memory_table.history_frame(recent), hide_index=True)
+    recent = events[:UNDO_CHOICES]
     labels = {
-        e.id: f"{e.at[:19]} · {e.action} by {e.source} · "
-        f"{(e.after or e.before or {}).get('content', '')[:60]}"
-        for e in events
+        e.id: f"{'undo → ' if e.undo_of else ''}{e.action} by {e.source}: "
+        f"{' '.join((e.after or e.before or {}).get('content', '').split())[:60]} · "
+        f"{e.at[:19].replace('T', ' ')}"
+        for e in recent
     }
-    # Keyed by the newest change, so a new change becomes the default choice.
+    # Keyed by the newest change, so a new change becomes the default choice; never one's own
+    # undo (undoing it again would surprise), nor a change already undone.
     chosen = st.selectbox(
-        "Change to undo", list(labels), format_func=labels.get, key=f"undo_pick_{events[0].id}"
+        "Change to undo",
+        list(labels),
+        index=memory_table.undo_default(recent),
+        format_func=labels.get,
+        key=f"undo_pick_{events[0].id}",
+        placeholder="Pick a change",
     )
-    if st.button("Undo this change", key="undo"):
+    if st.button("Undo this change", key="undo", disabled=chosen is None):
         try:
             write = memories.undo(runtime.store, user, chosen)
         except memories.MemoryValidationError as error:
@@ -730,18 +890,44 @@ def change_history(
         st.rerun()
 
 
-def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
-    """Download the memories as CSV or JSON, or import a file after a preview."""
+def count_chart(events: list[memories.HistoryEvent], stored_count: int) -> None:
+    """How many memories the user had after each change, as a step line."""
+    counts = memory_table.count_over_time(events, stored_count)
+    step = max(1, len(counts) // CHART_POINTS)  # 11k points took longer to draw than to read
+    counts = pd.concat([counts.iloc[::step], counts.iloc[-1:]]).drop_duplicates()
+    chart = (
+        alt.Chart(counts)
+        .mark_line(interpolate="step-after", point=len(counts) <= 60)
+        .encode(
+            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
+            y=alt.Y("memories:Q", title="memories"),
+        )
+        .properties(height=160, title="Memories over time")
+    )
+    st.altair_chart(chart)
+
+
+def export_and_import(runtime: Runtime, user: str) -> None:
+    """Download the memories as CSV or JSON, or import a file after a preview.
+
+    The files are built when a button is clicked (from the memories stored then), not on every
+    render: at 10k memories both took 60-110 ms per render.
+    """
     st.subheader("Export and import")
     with st.container(horizontal=True):
         st.download_button(
-            "Export CSV", memories.export_csv(stored), f"memories-{user}.csv", "text/csv"
+            "Export CSV",
+            lambda: memories.export_csv(reads.read_memories(runtime.store, user)),
+            f"memories-{user}.csv",
+            "text/csv",
+            key="export_csv",
         )
         st.download_button(
             "Export JSON",
-            memories.export_json(stored, user),
+            lambda: memories.export_json(reads.read_memories(runtime.store, user), user),
             f"memories-{user}.json",
             "application/json",
+            key="export_json",
         )
     uploads = st.session_state.setdefault("import_version", 0)
     upload = st.file_uploader(
@@ -766,7 +952,7 @@ def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     actions = [w.action for w in planned]
     st.info(
-        f"{len(rows)} rows are valid: {actions.count('create')} to create, "
+        f"Valid, {plural(len(rows), 'row')}: {actions.count('create')} to create, "
         f"{actions.count('update')} to update, {actions.count('delete')} to delete."
     )
     if st.button("Import", type="primary", disabled=not planned, key="import_apply"):
@@ -778,7 +964,7 @@ def export_and_import(runtime: Runtime, user: str, stored: list[memories.Memory]
         st.session_state.pop(IMPORT_PREVIEW, None)
         st.session_state["import_version"] = uploads + 1
         reset_editor(user)
-        flash(f"Imported {len(writes)} change(s) from {upload.name}.")  # flash shows it as typed
+        flash(f"Imported {plural(len(writes), 'change')} from {upload.name}.")  # shown as typed
         st.rerun()
 
 

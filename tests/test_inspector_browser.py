@@ -91,7 +91,7 @@ def edit_memory(page, old: str, new: str) -> None:
     page.locator(".gdg-input").fill(new)
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Save changes").click()
-    page.get_by_text("Saved 1 change(s)").wait_for()
+    page.get_by_text("Saved 1 change;").wait_for()
     _has_cell(page, new)
 
 
@@ -130,7 +130,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         _has_cell(page, ROWING)
         _delete_row(page, ROWING)
         page.get_by_role("button", name="Save changes").click()
-        page.get_by_text("Saved 1 change(s)").wait_for()
+        page.get_by_text("Saved 1 change;").wait_for()
         assert _cell(page, ROWING).count() == 0
 
         page.get_by_role("button", name="Undo this change").click()
@@ -316,7 +316,7 @@ def test_editing_a_message_forks_and_the_agent_answers_the_edited_one(page, tmp_
         _shot(page, tmp_path, "edit-then-fork-desktop")
         page.get_by_role("tab", name="Model calls").click()
         page.get_by_text("Call 1 of 2").wait_for()
-        expect(page.get_by_text("asked for 1 tool call(s): upsert_memory")).to_be_visible()
+        expect(page.get_by_text("asked for 1 tool call: upsert_memory")).to_be_visible()
         _shot(page, tmp_path, "model-calls-desktop")
     runtime = open_runtime(data)
     try:
@@ -325,3 +325,51 @@ def test_editing_a_message_forks_and_the_agent_answers_the_edited_one(page, tmp_
         }
     finally:
         runtime.close()
+
+
+def test_a_forgotten_memory_opens_with_its_versions_and_turns(browser, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with LiveApp(tmp_path / "data") as app:
+            page.goto(f"{app.url}/?user=zed")
+            _chat(page, "I love sailing")
+            _chat(page, "Forget that I love sailing")
+            page.get_by_role("link", name="Open this memory").last.click()
+            page.wait_for_url(re.compile(r"memory="))
+            item = page.locator(".st-key-memory_item_forgotten")
+            expect(item.get_by_text("User loves sailing").first).to_be_visible()
+            expect(item.get_by_text(re.compile(r"^Forgotten .*not recalled\.$"))).to_be_visible()
+            expect(item.get_by_text("History of this memory (2 changes)")).to_be_visible()
+            _shot(page, tmp_path, "forgotten-memory-narrow")
+            item.get_by_role("link", name="Open turn 2").click()  # the turn that forgot it
+            page.wait_for_url(re.compile(r"checkpoint="))
+            state = page.get_by_role("tabpanel", name="History").get_by_test_id("stChatMessage")
+            state.get_by_text("Forget that I love sailing", exact=True).first.wait_for()
+    finally:
+        context.close()
+
+
+def test_editing_an_early_message_drops_the_replies_to_the_original(page, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _seed(data, "I live in Porto", "I love sailing")
+    page.set_default_timeout(60_000)
+    with LiveApp(data) as app:
+        page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=History")  # the latest checkpoint
+        page.get_by_text("Edit a message, then fork").click()
+        _pick(page, "Message", "#1 human")
+        # The pick reruns the page: the box then holds that message's text, ready to edit.
+        expect(page.get_by_label("New text")).to_have_value("I live in Porto")
+        page.get_by_label("New text").fill("I live in Faro")
+        page.get_by_label("New text").press("Tab")
+        settled(page)
+        page.get_by_role("button", name="Fork with this text").click()
+        _toast_in_view(page, "the agent answered")
+        page.get_by_role("tab", name="State").click()
+        said = page.get_by_role("tabpanel", name="State").get_by_test_id("stChatMessage")
+        said.get_by_text("I live in Faro", exact=True).wait_for()
+        expect(said.get_by_text("I love sailing", exact=True)).to_have_count(0)
+        expect(said.get_by_text(re.compile("remember that you live in Porto"))).to_have_count(0)
+        said.get_by_text(re.compile("you live in Faro")).wait_for()
+        _shot(page, tmp_path, "edit-early-message-desktop")

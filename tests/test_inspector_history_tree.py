@@ -126,3 +126,75 @@ def test_a_removed_message_is_gone_from_the_new_branch_only(runtime: Runtime) ->
         threads.fork_with_edit(runtime, "zed", "t1", checkpoint, question.id, "   ")
     with pytest.raises(threads.ThreadNotFound):
         threads.fork_with_edit(runtime, "zed", "t1", checkpoint, "no-such-message", "x")
+
+
+def test_editing_an_early_message_forks_where_it_was_the_latest(runtime: Runtime) -> None:
+    """The replies that answered the original are not in the branch; the agent answers anew."""
+    list(chat.send(runtime, "zed", "t1", "I live in Porto"))
+    list(chat.send(runtime, "zed", "t1", "I live in Lisbon"))
+    latest = threads.get_state(runtime, "zed", "t1")
+    porto = next(m for m in latest.values["messages"] if m.text == "I live in Porto")
+    checkpoint = latest.config["configurable"]["checkpoint_id"]
+    threads.fork_with_edit(runtime, "zed", "t1", checkpoint, porto.id, "I live in Faro")
+    branch = threads.get_state(runtime, "zed", "t1")
+    assert [m.text for m in branch.values["messages"]] == ["I live in Faro"]
+    assert branch.next == ("call_model",)  # the agent has yet to answer the edited message
+    list(chat.resume(runtime, "zed", "t1"))
+    said = [m.text for m in threads.messages(runtime, "zed", "t1")]
+    assert said[0] == "I live in Faro"
+    assert not any("Porto" in text for text in said)  # the replies to the original are gone
+    assert [m.text for m in threads.messages(runtime, "zed", "t1") if m.type == "human"] == [
+        "I live in Faro"
+    ]
+    assert "you live in Faro" in said[-1]
+
+
+def test_edit_point_walks_back_to_the_step_that_wrote_the_message(runtime: Runtime) -> None:
+    list(chat.send(runtime, "zed", "t1", "hello"))
+    records = threads.checkpoint_records(runtime, "zed", "t1")
+    latest = threads.get_state(runtime, "zed", "t1")
+    [hello, *_] = latest.values["messages"]
+    point = threads.edit_point(records, records[0].checkpoint_id, hello.id)
+    at_point = threads.get_checkpoint(runtime, "zed", "t1", point)
+    assert [m.id for m in at_point.values["messages"]] == [hello.id]
+    assert threads.edit_point(records, records[0].checkpoint_id, "no-such-message") is None
+
+
+def test_labels_show_a_reply_as_it_reads_not_its_markdown(runtime: Runtime) -> None:
+    list(chat.send(runtime, "zed", "t1", "I love _sailing_ **a lot**"))
+    names = history_tree.labels(threads.checkpoint_records(runtime, "zed", "t1"))
+    replies = [n for n in names.values() if n.startswith("model: ")]
+    assert replies and all("_— offline demo model_" not in n for n in replies)
+    assert any(n.endswith("— offline demo model") for n in replies)
+    # What the user typed is quoted as typed: markup in it is their text.
+    assert "user sends: I love _sailing_ **a lot**" in names.values()
+
+
+def test_markdown_plain_keeps_the_text_of_inline_markup() -> None:
+    assert views.markdown_plain("**bold** _it_ `code` [link](http://x) ~~old~~") == (
+        "bold it code link old"
+    )
+    assert views.markdown_plain("**_both_**") == "both"
+    assert views.markdown_plain("snake_case_name and 2 * 3 * 4") == "snake_case_name and 2 * 3 * 4"
+
+
+def test_plural_words() -> None:
+    assert views.plural(1, "memory", "memories") == "1 memory"
+    assert views.plural(2, "memory", "memories") == "2 memories"
+    assert views.plural(0, "change") == "0 changes"
+    assert views.plural(1_200, "checkpoint") == "1,200 checkpoints"
+
+
+def test_a_limited_read_marks_the_branch_that_goes_further_back(runtime: Runtime) -> None:
+    for n in range(3):
+        list(chat.send(runtime, "zed", "t1", f"hello {n}"))
+    every = threads.checkpoint_records(runtime, "zed", "t1")
+    newest = threads.checkpoint_records(runtime, "zed", "t1", limit=4)
+    assert [r.checkpoint_id for r in newest] == [r.checkpoint_id for r in every[:4]]
+    [branch] = history_tree.branches(newest)
+    assert branch.older and branch.forked_from is None
+    names = history_tree.labels(newest)
+    assert "older checkpoints not loaded" in history_tree.title(branch, names)
+    [whole] = history_tree.branches(every)
+    assert not whole.older
+    assert "from the start" in history_tree.title(whole, history_tree.labels(every))

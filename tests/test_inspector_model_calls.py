@@ -31,7 +31,7 @@ def test_a_saving_turn_shows_the_deciding_call_and_the_confirmation_as_sent(
             {"user": "human", "assistant": "ai"}.get(m["role"], m["role"]) for m in sent[1:]
         ]
     deciding, confirming = calls
-    assert deciding.summary == "asked for 1 tool call(s): upsert_memory"
+    assert deciding.summary == "asked for 1 tool call: upsert_memory"
     [saved] = [
         m for m in memories.list_memories(online_runtime.store, "zed") if "sail" in m.content
     ]
@@ -61,7 +61,7 @@ def test_each_turn_is_named_by_its_message_and_an_earlier_one_opens(runtime: Run
     assert [c.summary for c in model_calls(messages)] == ["answered in words"]  # the last turn
     calls = model_calls(messages, first)
     assert [c.summary for c in calls] == [
-        "asked for 2 tool call(s): upsert_memory",
+        "asked for 2 tool calls: upsert_memory",
         "answered in words",
     ]
     assert [len(c.sent) for c in calls] == [1, 4]  # the user's message; then the tool results too

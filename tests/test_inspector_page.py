@@ -98,7 +98,7 @@ def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) ->
     at.run()
     at.button(key="save_memories").click().run()
     assert not at.error
-    assert "Saved 2 change(s)" in at.toast[0].value
+    assert "Saved 2 changes" in at.toast[0].value
     stored = {m.content: m.source for m in memories.list_memories(seeded.store, "zed")}
     assert stored == {
         "User loves rowing": "inspector",
@@ -146,7 +146,7 @@ def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -
     at.button(key="save_memories").click().run()
     assert len(memories.list_memories(seeded.store, "zed")) == 1
     newest = next(s for s in at.selectbox if s.label == "Change to undo")
-    assert newest.format_func(newest.value).endswith(f" · delete by inspector · {first_row}")
+    assert newest.format_func(newest.value).startswith(f"delete by inspector: {first_row} · ")
     at.button(key="undo").click().run()
     assert "Undone" in at.toast[0].value
     assert len(memories.list_memories(seeded.store, "zed")) == 2
@@ -168,7 +168,7 @@ def test_an_import_is_previewed_validated_and_applied(seeded: Runtime) -> None:
     at.radio(key="import_mode").set_value("replace").run()
     assert "1 to create, 0 to update, 2 to delete" in at.info[0].value
     at.button(key="import_apply").click().run()
-    assert "Imported 3 change(s)" in at.toast[0].value
+    assert "Imported 3 changes" in at.toast[0].value
     assert [m.content for m in memories.list_memories(seeded.store, "zed")] == ["User has a cat"]
 
 
@@ -246,7 +246,7 @@ def test_forking_can_restore_the_memories_of_then_and_says_so(seeded: Runtime) -
     assert sorted(changed["change"]) == ["added since", "added since"]
     at.radio(key="fork_memories").set_value("restore the memories as they were then").run()
     at.button(key="fork").click().run()
-    assert "memories restored as they were then (2 change(s)" in at.toast[0].value
+    assert "memories restored as they were then (2 changes" in at.toast[0].value
     assert "memories restored" in at.success[0].value  # also beside the Fork button
     assert memories.list_memories(seeded.store, "zed") == []
     assert {e.source for e in memories.history(seeded.store, "zed")[:2]} == {"inspector"}
@@ -317,3 +317,87 @@ def test_conversations_with_one_title_can_be_told_apart(seeded: Runtime) -> None
     labels = picker.options
     assert len(set(labels)) == len(labels) == 3
     assert all(" · " in label for label in labels)
+
+
+def test_the_undo_picker_does_not_offer_the_users_own_undo_first(seeded: Runtime) -> None:
+    at = _open(tab="Memories")
+    sail = _key_of(seeded.store, "User loves sailing")
+    at.button(key=f"delete_{sail}").click().run()
+    at.button(key="undo").click().run()  # restores it: the newest change is now that undo
+    picked = next(s for s in at.selectbox if s.label == "Change to undo")
+    newest, undone, *_ = memories.history(seeded.store, "zed")
+    assert newest.undo_of == undone.id
+    assert picked.value not in (newest.id, undone.id)
+    assert not [e for e in memories.history(seeded.store, "zed") if e.id == picked.value][0].undo_of
+
+
+def test_a_forgotten_memory_still_shows_its_versions_and_turns(seeded: Runtime) -> None:
+    list(chat.send(seeded, "zed", "t1", "Forget that I love sailing"))
+    sail = next(e for e in memories.history(seeded.store, "zed") if e.action == "delete")
+    assert "sailing" in sail.before["content"] and sail.checkpoint_id  # the agent forgot it
+    at = _open(tab="Memories")
+    at.query_params["memory"] = sail.memory_key
+    at.run()
+    assert "~~User loves sailing~~" in [m.value for m in at.markdown]
+    assert any(c.value.startswith("Forgotten") for c in at.caption)
+    assert any(e.label == "History of this memory (2 changes)" for e in at.expander)
+    turns = [p.query_string for p in at.page_link if p.label.startswith("Open turn")]
+    assert f"user=zed&thread=t1&tab=History&checkpoint={sail.checkpoint_id}" in turns
+
+
+def test_the_memory_list_shows_ten_then_more_on_ask(seeded: Runtime) -> None:
+    for n in range(15):
+        memories.upsert_memory(seeded.store, "zed", f"User owns book {n}")
+    at = _open(tab="Memories")
+    assert len(_delete_buttons(at)) == 10
+    assert at.button(key="memories_more").label == "Show 10 more"
+    at.button(key="memories_more").click().run()
+    assert len(_delete_buttons(at)) == 17  # all 15 and the two the chat wrote
+    assert not [b for b in at.button if b.key == "memories_more"]
+
+
+def _delete_buttons(at: AppTest) -> list:
+    return [b for b in at.button if b.key.startswith("delete_") and b.key != "delete_all"]
+
+
+def test_the_state_tab_says_the_state_is_the_recent_turns(seeded: Runtime) -> None:
+    at = _open(tab="State")
+    note = next(c.value for c in at.caption if "recent turns the model is sent" in c.value)
+    assert "WINDOW_MESSAGES" in note
+    assert "the whole conversation has 5 messages" in note
+
+
+def test_a_long_state_draws_its_newest_messages_and_earlier_ones_on_ask(seeded: Runtime) -> None:
+    for n in range(10):
+        list(chat.send(seeded, "zed", "t1", f"hello {n}"))
+    at = _open(tab="State")
+    total = len(threads.get_state(seeded, "zed", "t1").values["messages"])
+    shown = [c.value for c in at.caption if c.value.startswith("#")]
+    assert len(shown) == 20 and shown[0].startswith(f"#{total - 19} ")
+    assert at.button(key="earlier_live").label == f"Show earlier messages ({total - 20} more)"
+    at.button(key="earlier_live").click().run()
+    shown = [c.value for c in at.caption if c.value.startswith("#")]
+    assert len(shown) == total and shown[0].startswith("#1 ")
+
+
+def test_the_graph_and_the_count_chart_are_drawn_when_asked_for(seeded: Runtime) -> None:
+    at = _open(tab="State")
+    assert not at.get("graphviz_chart")
+    at.toggle(key="show_graph").set_value(True).run()
+    assert "call_model" in at.get("graphviz_chart")[0].proto.spec
+    at = _open(tab="Memories")
+    assert not at.get("vega_lite_chart")
+    at.toggle(key="show_count_chart").set_value(True).run()
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_memories_as_of_tables_show_their_first_rows_and_say_so(seeded: Runtime) -> None:
+    changes = [memories.Change("create", content=f"User owns book {n}") for n in range(205)]
+    memories.apply_changes(seeded.store, "zed", changes, source="inspector")
+    at = _open(thread="t1", tab="History")
+    assert "**Changed since** (205)" in [m.value for m in at.markdown]
+    assert "The first 200 of 205 rows; the Memories tab has them all." in [
+        c.value for c in at.caption
+    ]
+    changed = next(d for d in at.dataframe if "change" in d.value.columns)
+    assert len(changed.value) == 200

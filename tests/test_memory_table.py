@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from memory_agent.inspector import memory_table
@@ -135,3 +137,13 @@ def test_history_frame_shows_before_and_after() -> None:
     assert list(frame["action"]) == ["update", "create"]
     assert list(frame["before"]) == ["a", ""]
     assert list(frame["after"]) == ["a", "a"]
+
+
+def test_the_undo_picker_offers_neither_an_undo_nor_a_change_already_undone() -> None:
+    created = _event(1, "create", "a")
+    deleted = _event(2, "delete", "a")
+    undo = dataclasses.replace(_event(3, "create", "a"), undo_of=deleted.id)
+    assert memory_table.undo_default([deleted, created]) == 0
+    # Newest first: the user's own undo, then the change it undid; the create is offered.
+    assert memory_table.undo_default([undo, deleted, created]) == 2
+    assert memory_table.undo_default([undo, deleted]) is None

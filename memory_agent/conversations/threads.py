@@ -306,21 +306,23 @@ def fork(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> 
     return runtime.graph.update_state(config, None)
 
 
-def checkpoint_records(runtime: Runtime, user_id: str, thread_id: str) -> list[CheckpointRecord]:
-    """Every checkpoint of the thread, every branch, newest first: the history tree's data.
+def checkpoint_records(
+    runtime: Runtime, user_id: str, thread_id: str, limit: int | None = None
+) -> list[CheckpointRecord]:
+    """The thread's checkpoints, every branch, newest first (the newest ``limit``, or all).
 
-    In process this reads the saver's checkpoint list and pending writes (a 100-turn thread's 368
-    checkpoints in ~70 ms); rebuilding each state with ``get_state_history`` took ~3.4 s. Only a
-    fork's state is rebuilt, to tell an edited copy from a plain one. A LangGraph Server has no
-    such list, so there each checkpoint's state is read.
+    In process this reads the saver's checkpoint list and pending writes once (a 100-turn
+    thread's 368 checkpoints in ~70 ms); rebuilding each state with ``get_state_history`` took
+    ~3.4 s. Only a fork's state is rebuilt, to tell an edited copy from a plain one. A LangGraph
+    Server has no such list, so there each checkpoint's state is read.
     """
     get_thread(runtime, user_id, thread_id)
     config = thread_config(user_id, thread_id, checkpoint_ns="")
     if not hasattr(runtime.checkpointer, "list"):
-        return _records_from_history(list(runtime.graph.get_state_history(config)))
+        return _records_from_history(list(runtime.graph.get_state_history(config, limit=limit)))
     records = []
     # Read the whole list first: the saver holds its lock while the list is being iterated.
-    for saved in list(runtime.checkpointer.list(config)):
+    for saved in list(runtime.checkpointer.list(config, limit=limit)):
         parent_id = (saved.parent_config or {}).get("configurable", {}).get("checkpoint_id")
         wrote = [
             message
@@ -356,10 +358,13 @@ def fork_with_edit(
     message_id: str,
     text: str | None,
 ) -> RunnableConfig:
-    """Branch the thread at a checkpoint with one message changed to ``text`` (or removed).
+    """Branch the thread with one message changed to ``text`` (or removed).
 
-    Only the text changes: the message keeps its id, role and tool calls, so the edited state
-    is a valid conversation the graph continues from as a new branch.
+    An edited message starts the branch where it was the latest (``edit_point``), not at the
+    opened checkpoint: forked later, the replies that answered the original would stay in the
+    branch. Only the text changes: the message keeps its id, role and tool calls, so the edited
+    state is a valid conversation the graph continues from (after a user's message, the agent
+    answers it afresh). A removed message is taken out at the opened checkpoint, the rest kept.
     """
     snapshot = get_checkpoint(runtime, user_id, thread_id, checkpoint_id)
     target = next((m for m in snapshot.values.get("messages", []) if m.id == message_id), None)
@@ -371,8 +376,28 @@ def fork_with_edit(
         raise ValueError("An edited message must not be empty; remove it instead.")
     else:
         update = target.model_copy(update={"content": text})
+    if text is not None and snapshot.values["messages"][-1].id != message_id:
+        records = checkpoint_records(runtime, user_id, thread_id)
+        checkpoint_id = edit_point(records, checkpoint_id, message_id) or checkpoint_id
     config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id, checkpoint_ns="")
     return runtime.graph.update_state(config, {"messages": [update]})
+
+
+def edit_point(records: list[CheckpointRecord], checkpoint_id: str, message_id: str) -> str | None:
+    """The checkpoint on ``checkpoint_id``'s branch right after the step that wrote the message.
+
+    Walks the parent links back from ``checkpoint_id``: the child of the checkpoint whose steps
+    wrote ``message_id`` holds it as its latest message (or, when one step wrote several
+    messages, with only that step's other messages after it). ``None`` when no step on the branch
+    wrote it (a message that came in through ``update_state``).
+    """
+    by_id = {r.checkpoint_id: r for r in records}
+    child, node = None, by_id.get(checkpoint_id)
+    while node is not None:
+        if child is not None and any(m.id == message_id for m in node.wrote):
+            return child.checkpoint_id
+        child, node = node, by_id.get(node.parent_id or "")
+    return None
 
 
 def snapshot_as_dict(snapshot: StateSnapshot) -> dict[str, Any]:

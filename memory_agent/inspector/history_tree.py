@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from memory_agent.conversations.threads import CheckpointRecord
+from memory_agent.inspector.views import markdown_plain, plural
 
 LABEL_LENGTH = 90
 
@@ -27,6 +28,8 @@ class Branch:
     checkpoints: list[CheckpointRecord]
     forked_from: CheckpointRecord | None
     current: bool
+    older: bool = False
+    """The branch goes further back than the checkpoints read (``checkpoint_records`` limit)."""
 
 
 def branches(records: Sequence[CheckpointRecord]) -> list[Branch]:
@@ -50,7 +53,8 @@ def branches(records: Sequence[CheckpointRecord]) -> list[Branch]:
             chain.append(node)
             placed.add(node.checkpoint_id)
             node = by_id.get(node.parent_id or "")
-        found.append(Branch(len(found) + 1, chain, node, current=not found))
+        older = node is None and chain[-1].parent_id is not None
+        found.append(Branch(len(found) + 1, chain, node, current=not found, older=older))
     return found
 
 
@@ -90,7 +94,9 @@ def describe(message: BaseMessage) -> str:
     if isinstance(message, AIMessage) and message.tool_calls:
         calls = ", ".join(_call(c) for c in message.tool_calls)
         return f"model calls {calls}"
-    return f"{'model' if isinstance(message, AIMessage) else message.type}: {message.text}"
+    if isinstance(message, AIMessage):
+        return f"model: {markdown_plain(message.text)}"
+    return f"{message.type}: {message.text}"
 
 
 def rows(branch: Branch, names: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -110,14 +116,13 @@ def rows(branch: Branch, names: Mapping[str, str]) -> list[dict[str, Any]]:
 def title(branch: Branch, names: Mapping[str, str]) -> str:
     """A branch's heading: current or not, where it forked, how many checkpoints, when last."""
     fork = branch.forked_from
-    where = (
-        f"forked at step {fork.step} ({names.get(fork.checkpoint_id, '')})"
-        if fork
-        else "from the start"
-    )
+    if fork:
+        where = f"forked at step {fork.step} ({names.get(fork.checkpoint_id, '')})"
+    else:
+        where = "older checkpoints not loaded" if branch.older else "from the start"
     marker = "current branch" if branch.current else f"branch {branch.number}"
     latest = _time(branch.checkpoints[0].created_at)
-    return f"{marker} · {where} · {len(branch.checkpoints)} checkpoints · latest {latest}"
+    return f"{marker} · {where} · {plural(len(branch.checkpoints), 'checkpoint')} · latest {latest}"
 
 
 def _time(iso: str) -> str:

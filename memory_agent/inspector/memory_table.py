@@ -115,10 +115,13 @@ def pending_cells(shown: pd.DataFrame, editor_state: Mapping[str, Any] | None) -
 
 
 def history_frame(events: Sequence[HistoryEvent]) -> pd.DataFrame:
-    """The change history as a table, newest first, with content before and after each change."""
+    """The change history as a table, newest first, with content before and after each change.
+
+    Times are UTC to the second (the event id keeps the exact moment).
+    """
     rows = [
         {
-            "time": event.at,
+            "time": event.at[:19].replace("T", " "),
             "action": f"undo → {event.action}" if event.undo_of else event.action,
             "by": event.source,
             "key": event.memory_key,
@@ -130,8 +133,22 @@ def history_frame(events: Sequence[HistoryEvent]) -> pd.DataFrame:
         }
         for event in events
     ]
-    columns = ["time", "action", "by", "before", "after", "key", "thread", "undoes", "event"]
+    # What changed first, so a narrow screen shows it; the ids last.
+    columns = ["action", "before", "after", "by", "time", "key", "thread", "undoes", "event"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def undo_default(events: Sequence[HistoryEvent]) -> int | None:
+    """Which change the undo picker offers first: the newest one people would undo.
+
+    Never an undo (picking the user's own undo again would redo what they just took back), nor
+    a change already undone; ``None`` when no change is left to offer.
+    """
+    undone = {e.undo_of for e in events if e.undo_of}
+    return next(
+        (n for n, e in enumerate(events) if not e.undo_of and e.id not in undone),
+        None,
+    )
 
 
 def count_over_time(events: Sequence[HistoryEvent], current_count: int) -> pd.DataFrame:
@@ -143,11 +160,13 @@ def count_over_time(events: Sequence[HistoryEvent], current_count: int) -> pd.Da
     steps = {"create": 1, "delete": -1, "update": 0}
     oldest_first = sorted(events, key=lambda e: e.id)
     count = current_count - sum(steps[e.action] for e in oldest_first)
-    rows = []
+    counts = []
     for event in oldest_first:
         count += steps[event.action]
-        rows.append({"time": pd.Timestamp(event.at), "memories": count})
-    return pd.DataFrame(rows, columns=["time", "memories"])
+        counts.append(count)
+    # One conversion for all times: a Timestamp per event took 0.2 s at 10k events.
+    times = pd.to_datetime([e.at for e in oldest_first], format="ISO8601")
+    return pd.DataFrame({"time": times, "memories": counts}, columns=["time", "memories"])
 
 
 def _position(raw: Any, shown: pd.DataFrame) -> int:

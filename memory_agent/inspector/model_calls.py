@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from memory_agent.inspector.views import message_rows
+from memory_agent.inspector.views import message_rows, plural
 from memory_agent.prompts import SYSTEM_PROMPT
 from memory_agent.recall import Recall
 
@@ -64,7 +64,7 @@ class ModelCall:
         """What this call did, in a few words: the tools it asked for, or that it answered."""
         if self.tools:
             names = sorted({t.name for t in self.tools})
-            return f"asked for {len(self.tools)} tool call(s): {', '.join(names)}"
+            return f"asked for {plural(len(self.tools), 'tool call')}: {', '.join(names)}"
         return "answered in words"
 
 

@@ -7,7 +7,7 @@ exact moment of the conversation that made the agent believe it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memory_agent.memories import HistoryEvent
@@ -28,19 +28,25 @@ class Version:
 
 def versions(events: Sequence[HistoryEvent], key: str) -> list[Version]:
     """Every change to the memory ``key``, oldest first."""
-    mine = sorted((e for e in events if e.memory_key == key), key=lambda e: e.id)
-    return [
-        Version(
-            action=e.action,
-            at=e.at,
-            content=(e.after or e.before or {}).get("content", ""),
-            source=e.source,
-            thread_id=e.thread_id,
-            checkpoint_id=e.checkpoint_id,
-            undo=e.undo_of is not None,
+    return versions_by_key(e for e in events if e.memory_key == key).get(key, [])
+
+
+def versions_by_key(events: Iterable[HistoryEvent]) -> dict[str, list[Version]]:
+    """Every memory's changes, oldest first, in one pass (a forgotten memory's too)."""
+    found: dict[str, list[Version]] = {}
+    for e in sorted(events, key=lambda e: e.id):
+        found.setdefault(e.memory_key, []).append(
+            Version(
+                action=e.action,
+                at=e.at,
+                content=(e.after or e.before or {}).get("content", ""),
+                source=e.source,
+                thread_id=e.thread_id,
+                checkpoint_id=e.checkpoint_id,
+                undo=e.undo_of is not None,
+            )
         )
-        for e in mine
-    ]
+    return found
 
 
 def latest_writers(events: Sequence[HistoryEvent]) -> dict[str, HistoryEvent]:

@@ -7,6 +7,7 @@ copy, so what the inspector shows is what LangGraph holds.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -121,6 +122,36 @@ def ago(iso: str, now: datetime | None = None) -> str:
             plural = "s" if count > 1 and unit != "min" else ""
             return f"{count} {unit}{plural} ago"
     return "just now"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``count`` and the word in its number: "1 memory", "2 memories", "0 changes"."""
+    return f"{count:,} {word if count == 1 else words or word + 's'}"
+
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# As GFM: ``_`` emphasises only at word edges (snake_case stays), ``*`` and the rest anywhere.
+_EMPHASIS = re.compile(
+    r"(\*\*|~~|\*|`+)(?=\S)(.+?)(?<=\S)\1|(?<!\w)(__|_)(?=\S)(.+?)(?<=\S)\3(?!\w)"
+)
+
+
+def markdown_plain(text: str) -> str:
+    """A Markdown reply as the text it renders to, for one-line labels.
+
+    Model replies are Markdown (the chat renders them), so a label showing
+    ``_— offline demo model_`` shows markup nobody sees in the chat. Only inline markup is
+    taken off (emphasis, code spans, links keep their text); what people typed is never passed
+    here, so it stays as typed.
+    """
+    previous = None
+    while previous != text:  # nested emphasis, e.g. **_x_**
+        previous, text = text, _EMPHASIS.sub(_inner, _LINK.sub(r"\1", text))
+    return text
+
+
+def _inner(match: re.Match[str]) -> str:
+    return match.group(2) if match.group(1) else match.group(4)
 
 
 def graph_dot(graph: Graph, active: Sequence[str] = ()) -> str:
