@@ -49,6 +49,18 @@ def test_a_saving_turn_shows_the_deciding_call_and_the_confirmation_as_sent(
     assert (confirming.summary, confirming.reply) == ("answered in words", "Noted!")
 
 
+def test_in_a_long_thread_a_call_shows_the_recent_turns_it_was_sent_not_the_whole_thread(
+    online_runtime: Runtime, openai_stub: OpenAIStub
+) -> None:
+    for number in range(30):
+        list(chat.send(online_runtime, "zed", "t1", f"hello number {number}"))
+    messages = threads.messages(online_runtime, "zed", "t1")
+    [call] = model_calls(messages)
+    sent = openai_stub.chat_requests()[-1]["body"]["messages"][1:]
+    assert len(call.sent) == len(sent) < len(messages) - 1
+    assert call.sent[0]["content"] == sent[0]["content"]  # the window's first message
+
+
 def test_each_turn_is_named_by_its_message_and_an_earlier_one_opens(runtime: Runtime) -> None:
     list(chat.send(runtime, "zed", "t1", "My name is Zed and I love sailing"))
     list(chat.send(runtime, "zed", "t1", "What do you know about me?"))

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from memory_agent.conversations.threads import CheckpointRecord
 from memory_agent.inspector.views import markdown_plain, plural
+from memory_agent.message_text import message_text
 
 LABEL_LENGTH = 90
 
@@ -70,7 +71,7 @@ def labels(records: Sequence[CheckpointRecord]) -> dict[str, str]:
 
 def _label(record: CheckpointRecord, parent: CheckpointRecord | None) -> str:
     if record.source == "input":
-        said = next((m.text for m in record.wrote if isinstance(m, HumanMessage)), "")
+        said = next((message_text(m) for m in record.wrote if isinstance(m, HumanMessage)), "")
         return _short(f"user sends: {said}")
     if record.source in ("update", "fork"):
         what = "edited copy" if record.edited else "copy"
@@ -85,18 +86,18 @@ def _label(record: CheckpointRecord, parent: CheckpointRecord | None) -> str:
 def describe(message: BaseMessage) -> str:
     """A message in a few words: who said it and what, or which tool it called and with what."""
     if isinstance(message, HumanMessage):
-        return f"user: {message.text}"
+        return f"user: {message_text(message)}"
     if isinstance(message, ToolMessage):
         artifact = message.artifact if isinstance(message.artifact, dict) else {}
         shown = artifact.get("content")
-        done = f"{artifact.get('action')}: {shown}" if shown else message.text
+        done = f"{artifact.get('action')}: {shown}" if shown else message_text(message)
         return f"tool {message.name or ''}: {done}".replace("  ", " ")
     if isinstance(message, AIMessage) and message.tool_calls:
         calls = ", ".join(_call(c) for c in message.tool_calls)
         return f"model calls {calls}"
     if isinstance(message, AIMessage):
-        return f"model: {markdown_plain(message.text)}"
-    return f"{message.type}: {message.text}"
+        return f"model: {markdown_plain(message_text(message))}"
+    return f"{message.type}: {message_text(message)}"
 
 
 def rows(branch: Branch, names: Mapping[str, str]) -> list[dict[str, Any]]:

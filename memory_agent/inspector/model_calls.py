@@ -2,9 +2,10 @@
 
 ``call_model`` sends ``[SystemMessage(recall.system_prompt), *messages]``: the system prompt comes
 from the ``Recall`` record kept in the reply's ``response_metadata`` (rendered by the graph's own
-``render_system_prompt``), and the messages are every message before the reply in the thread. A
-turn that saves a memory has two calls (the one that decided to save, and the confirmation);
-both are listed, each with the tool calls it made and their results.
+``render_system_prompt``), and the messages are the recent turns before the reply
+(``state.recent_turns``, the window the state held then). A turn that saves a memory has two
+calls (the one that decided to save, and the confirmation); both are listed, each with the tool
+calls it made and their results.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from memory_agent.inspector.views import message_rows, plural
+from memory_agent.message_text import message_text
 from memory_agent.prompts import SYSTEM_PROMPT
 from memory_agent.recall import Recall
+from memory_agent.state import recent_turns
 
 USER_INFO_SLOT = "{user_info}"
 
@@ -81,7 +84,7 @@ def turns(messages: Sequence[BaseMessage]) -> list[TurnStart]:
     """The thread's turns, oldest first, each named by the user's message that opened it."""
     starts = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
     return [
-        TurnStart(number, index, messages[index].text)
+        TurnStart(number, index, message_text(messages[index]))
         for number, index in enumerate(starts, start=1)
     ]
 
@@ -105,8 +108,8 @@ def model_calls(messages: Sequence[BaseMessage], turn: TurnStart | None = None) 
             ModelCall(
                 number=len(calls) + 1,
                 recall=recall,
-                sent=message_rows(messages[:index]),
-                reply=message.text,
+                sent=message_rows(recent_turns(list(messages[:index]))),
+                reply=message_text(message),
                 tools=[
                     _exchange(call, results.get(call.get("id") or "")) for call in _calls(message)
                 ],
@@ -126,6 +129,6 @@ def _exchange(call: dict[str, Any], result: ToolMessage | None) -> ToolExchange:
         name=call.get("name") or "",
         args=call.get("args"),
         call_id=call.get("id") or "",
-        result=result.text if result else "",
+        result=message_text(result) if result else "",
         status=(result.status or "success") if result else "pending",
     )
