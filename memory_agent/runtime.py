@@ -87,7 +87,7 @@ def open_remote(url: str, settings: Configuration) -> Runtime:
     from memory_agent.backends import remote  # langgraph-sdk is needed only in this mode
 
     graph, store, checkpoints = remote.connect(url)
-    return Runtime(
+    runtime = Runtime(
         graph=graph,
         checkpointer=checkpoints,
         store=store,
@@ -96,3 +96,7 @@ def open_remote(url: str, settings: Configuration) -> Runtime:
         close=lambda: None,
         remote=True,
     )
+    from memory_agent.conversations import threads  # threads imports this module
+
+    threads.record_transcripts_written_before(runtime)  # once per server: one read after that
+    return runtime

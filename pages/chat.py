@@ -59,8 +59,7 @@ THREADS_SHOWN = "threads_shown"  # how many conversations the sidebar lists
 THREAD_SEARCH = "thread_search"  # the sidebar's conversation search
 EARLIER = "earlier_messages"  # thread id -> how many messages before the window are shown
 SIDEBAR_PAGE = 50
-EARLIER_PAGE = 40
-"""Messages "Show earlier messages" adds each time (about the window's size)."""
+EARLIER_PAGE = 40  # messages "Show earlier messages" adds each time (about the window's size)
 SETTING_KEYS = {
     "model": "setting_model",
     "temperature": "setting_temperature",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from memory_agent.conversations import chat, threads
 from memory_agent.runtime import open_runtime
-from tests.live_app import free_port
+from tests.live_app import ROOT, free_port
 from tests.openai_stub import OpenAIStub, Reply
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -307,3 +308,15 @@ def test_an_unreachable_model_server_is_named_and_the_message_kept(
 
     reloaded = open_page(user="zed", thread=at.query_params["thread"])
     assert "Could not reach the model server" in reloaded.error[0].value
+
+
+def test_no_page_has_a_bare_string_streamlit_would_draw() -> None:
+    """Streamlit's magic draws a module-level string that is not the docstring (a constant's)."""
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        body = ast.parse(path.read_text()).body
+        drawn = [
+            node.lineno
+            for node in body[1:]
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        ]
+        assert drawn == [], f"{path.name}: a bare string at line(s) {drawn} shows on the page"

@@ -89,5 +89,5 @@ def test_a_file_in_the_uploader_is_checked_once_not_on_every_rerun(
     at.radio(key="import_mode").set_value("replace").run()
     assert len(calls) == 2, "another mode is another check"
     at.button(key="import_apply").click().run()
-    assert "Imported 400 change(s)" in at.toast[0].value
+    assert "Imported 400 changes" in at.toast[0].value
     assert len(memories.list_memories(page_runtime.store, "zed")) == 400

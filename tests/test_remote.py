@@ -13,10 +13,11 @@ import pytest
 
 from memory_agent import memories
 from memory_agent.backends.remote import ServerUnreachable
-from memory_agent.conversations import chat, threads
+from memory_agent.conversations import chat, threads, transcript
 from memory_agent.conversations.chat import MemoryNote
 from memory_agent.memories import Change
 from memory_agent.runtime import Runtime, open_runtime
+from memory_agent.state import WINDOW_MESSAGES
 from tests.live_app import free_port
 
 
@@ -242,3 +243,22 @@ def test_studio_lists_threads_reads_history_and_edits_state(langgraph_server) ->
     assert state["values"]["messages"][-1]["content"] == "Edited in Studio."
     assert state["next"] == []  # an answer without tool calls ends the turn
     assert len(client.threads.get_history(thread["thread_id"], limit=20)) == len(history) + 1
+
+
+def test_a_server_thread_without_a_transcript_gets_it_back_from_its_history(
+    langgraph_server, remote_runtime: Runtime, user: str
+) -> None:
+    """A server upgraded from the whole-state graph: its checkpoints hold what the app shows."""
+    thread_id = threads.new_thread_id()
+    said = [f"hello number {n}" for n in range(24)]
+    for text in said:
+        _send(remote_runtime, user, thread_id, text)
+    store = remote_runtime.store
+    transcript.delete(store, thread_id)  # as a server written before the transcript left it
+    store.delete(threads.UPGRADE_NAMESPACE, threads.WINDOW_UPGRADE)
+    assert len(threads.messages(remote_runtime, user, thread_id)) <= WINDOW_MESSAGES
+
+    reopened = open_runtime(server_url=langgraph_server.url)
+    every = threads.messages(reopened, user, thread_id)
+    assert [m.text for m in every if m.type == "human"] == said
+    assert len({m.id for m in every}) == len(every) == 2 * len(said)

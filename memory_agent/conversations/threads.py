@@ -245,22 +245,40 @@ def record_transcripts_written_before(runtime: Runtime) -> int:
     """Record the transcript of every thread written before the window; how many were read.
 
     Those threads hold their whole conversation in their checkpoints, which the bounded state
-    trims away on its next load: each is read once with the whole-state reducer
-    (``state.WholeState``) and recorded. Runs once per store (a marker item says it ran); a
-    second process doing it at the same time writes the same items.
+    trims away on its next load: in process each is read once with the whole-state reducer
+    (``state.WholeState``) and recorded. A LangGraph Server's graph reads them with the window
+    already, so there every checkpoint's window is read and recorded
+    (``transcript.record_history``). Runs once per store (a marker item says it ran); a second
+    process doing it at the same time writes the same items.
     """
     if runtime.store.get(UPGRADE_NAMESPACE, WINDOW_UPGRADE) is not None:
         return 0
-    reader = build_graph(runtime.checkpointer, None, state_schema=WholeState)
+    reader = None if runtime.remote else build_graph(runtime.checkpointer, None, WholeState)
     read = 0
     for item in _every_item(runtime, THREADS_NAMESPACE):
-        old = reader.get_state({"configurable": {"thread_id": item.key}})
+        config: RunnableConfig = {"configurable": {"thread_id": item.key}}
+        if reader is None:
+            windows = [s.values.get("messages", []) for s in _every_checkpoint(runtime, config)]
+            read += bool(transcript.record_history(runtime.store, item.key, windows[::-1]))
+            continue
+        old = reader.get_state(config)
         kept = old.values.get("messages", []) if old.values else []
         if kept:
             transcript.record(runtime.store, item.key, kept)
             read += 1
     runtime.store.put(UPGRADE_NAMESPACE, WINDOW_UPGRADE, {"at": now_iso()}, index=False)
     return read
+
+
+def _every_checkpoint(runtime: Runtime, config: RunnableConfig) -> list[StateSnapshot]:
+    """Every checkpoint of a thread, newest first, read a page at a time."""
+    snapshots: list[StateSnapshot] = []
+    while True:
+        before = snapshots[-1].config if snapshots else None
+        page = list(runtime.graph.get_state_history(config, limit=_PAGE, before=before))
+        snapshots += page
+        if len(page) < _PAGE:
+            return snapshots
 
 
 def _every_item(runtime: Runtime, namespace: tuple[str, ...]) -> list[Any]:

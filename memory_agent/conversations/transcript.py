@@ -14,7 +14,7 @@ only its own messages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
@@ -54,6 +54,30 @@ def record(store: BaseStore, thread_id: str, window: Sequence[BaseMessage]) -> i
     if puts:
         store.batch(puts)
     return len(puts)
+
+
+def record_history(
+    store: BaseStore, thread_id: str, windows: Iterable[Sequence[BaseMessage]]
+) -> int:
+    """Keep every message of a thread's past windows (oldest first); how many were written.
+
+    Each message was the newest of some checkpoint's window, so the windows of every checkpoint
+    together hold the whole conversation, however the state was trimmed: this recovers the
+    transcript of a thread written before it existed (on a LangGraph Server, whose history is all
+    a client can read). A later window's version of a message wins, as in ``record``.
+    """
+    items: dict[str, dict[str, Any]] = {}
+    for window in windows:
+        ids = [m.id for m in window]
+        for i, message in enumerate(window):
+            known = items.get(ids[i], {}).get("previous")
+            items[ids[i]] = {
+                "previous": ids[i - 1] if i else known,
+                "message": message_to_dict(message),
+            }
+    ns = namespace(thread_id)
+    store.batch([PutOp(ns, key, value, index=False) for key, value in items.items()])
+    return len(items)
 
 
 def earlier(
