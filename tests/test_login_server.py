@@ -71,6 +71,23 @@ def test_every_api_refuses_a_caller_without_the_token(
     assert httpx.get(f"{guarded.url}/ok", timeout=10).status_code == 200  # health stays open
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{"Authorization": f"Bearer {TOKEN}"}, {"x-api-key": TOKEN}],
+    ids=["bearer", "agent-chat-ui-api-key"],
+)
+def test_every_api_answers_a_caller_with_the_token(
+    guarded: LangGraphServer, headers: dict[str, str]
+) -> None:
+    for method, url, body in _requests(guarded.url)[:3]:
+        response = httpx.request(method, url, json=body or None, headers=headers, timeout=10)
+        assert response.status_code == 200, (url, response.text)
+    wrong = httpx.post(
+        f"{guarded.url}/threads/search", json={}, headers={"x-api-key": "wrong"}, timeout=10
+    )
+    assert wrong.status_code == 401
+
+
 def test_the_app_with_the_token_chats_and_remembers(
     guarded: LangGraphServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

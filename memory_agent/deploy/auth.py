@@ -2,8 +2,9 @@
 
 ``langgraph.json`` names ``auth`` below, so the server runs it before every request (threads,
 runs, state, history, the store). With ``MEMORY_AGENT_SERVER_TOKEN`` set on the server, every
-caller must send ``Authorization: Bearer <token>``; the app does (``client_headers``) when the
-same variable is set where it runs. Without a token only this machine may call (loopback), so a
+caller must send ``Authorization: Bearer <token>`` or ``x-api-key: <token>`` (what the LangGraph
+JS SDK, and so agent-chat-ui's "API key" field, sends); the app does (``client_headers``) when
+the same variable is set where it runs. Without a token only this machine may call (loopback), so a
 server started without one is not open to the network by mistake — and not to a web page either:
 a browser on this machine is a loopback caller too, and the server answers any origin (CORS
 ``*``), so without a token a request that carries a foreign ``Origin`` is refused.
@@ -78,9 +79,10 @@ async def authenticate(authorization: str | None, request: Request) -> Auth.type
             status_code=401,
             detail=f"This agent answers only its own machine until {TOKEN_ENV} is set.",
         )
-    expected = f"Bearer {token}".encode()
-    if authorization and hmac.compare_digest(authorization.encode(), expected):
+    headers = getattr(request, "headers", None) or {}
+    offered = [(authorization, f"Bearer {token}"), (headers.get("x-api-key"), token)]
+    if any(sent and hmac.compare_digest(sent.encode(), want.encode()) for sent, want in offered):
         return {"identity": APP_IDENTITY}
     raise Auth.exceptions.HTTPException(
-        status_code=401, detail=f"Send Authorization: Bearer <{TOKEN_ENV}>."
+        status_code=401, detail=f"Send Authorization: Bearer <{TOKEN_ENV}>, or x-api-key."
     )
