@@ -7,8 +7,7 @@ are all read back from storage, so what the page shows is what is stored.
 
 Only the recent turns (the state's window) are drawn, from one load of the state per run, so a
 200-turn thread opens like a 10-turn one; "Show earlier messages" pages back through the
-transcript. A turn is drawn once: its streamed bubble is replaced in place by the stored one,
-and the sidebar's list is filled after it (no rerun, which would redraw the whole thread).
+transcript. After a turn the page reruns to draw it as stored (a redraw of the window only).
 """
 
 from __future__ import annotations
@@ -469,31 +468,22 @@ def _text_tokens(events: Iterator[str | MemoryNote], thinking: Any, notes: Any) 
             yield event
 
 
-def finish_turn(
-    runtime: Runtime, user_id: str, thread_id: str, failure: str | None, slot: Any, rerun: bool
-) -> None:
-    """Show the turn as stored, in place of its streamed bubble, from one load of the state.
+def finish_turn(runtime: Runtime, user_id: str, thread_id: str, failure: str | None) -> None:
+    """Draw the page again from the stored turn: its notes, recall and, on failure, Retry.
 
-    A failure (its pending turn and Retry, or a one-line flash when nothing is pending) and a
-    new conversation (its title, its menu) need the page drawn again: those rerun.
+    A failure whose turn is pending is shown by that turn (with Retry); one with nothing
+    pending (the message was not sent) is a one-line flash. Redrawing costs the window, not the
+    thread. Replacing the streamed bubble in place without a rerun was tried and removed: the
+    browser lost track of the replaced block (Streamlit's "Bad delta path index") and went blank.
     """
-    try:
-        stored = chat.view(runtime, user_id, thread_id)
-    except threads.ThreadNotFound:
-        stored = None
-    if failure or rerun or slot is None or stored is None or stored.pending:
-        if failure and (stored is None or stored.pending is None):
+    if failure:
+        try:
+            pending = chat.view(runtime, user_id, thread_id).pending
+        except threads.ThreadNotFound:
+            pending = None
+        if pending is None:
             flash(failure, "error")
-        st.rerun()
-    with slot.container():
-        for turn in last_turn(stored):
-            show_turn(turn, user_id, thread_id)
-
-
-def last_turn(stored: ThreadView) -> list[Turn]:
-    """The user's latest message and the reply to it, as stored."""
-    starts = [i for i, turn in enumerate(stored.turns) if turn.role == "user"]
-    return stored.turns[starts[-1] :] if starts else stored.turns
+    st.rerun()
 
 
 def send_message(
@@ -516,20 +506,17 @@ def send_message(
             show_rejected(text, str(error))
         return
     st.query_params[THREAD_PARAM] = thread_id
-    slot = st.empty()
-    with slot.container():
-        show_turn(Turn("user", text), user_id, thread_id)
-        events = chat.send(
-            runtime,
-            user_id,
-            thread_id,
-            text,
-            cancelled=session_gone(),
-            snapshot=shown.snapshot if shown else None,
-            **overrides,
-        )
-        failure = stream_turn(events)
-    finish_turn(runtime, user_id, thread_id, failure, slot, rerun=shown is None)
+    show_turn(Turn("user", text), user_id, thread_id)
+    events = chat.send(
+        runtime,
+        user_id,
+        thread_id,
+        text,
+        cancelled=session_gone(),
+        snapshot=shown.snapshot if shown else None,
+        **overrides,
+    )
+    finish_turn(runtime, user_id, thread_id, stream_turn(events))
 
 
 def show_rejected(text: str, reason: str) -> None:
@@ -546,7 +533,7 @@ def show_pending(
     if st.session_state.pop(RETRY, None) == thread_id:
         events = chat.resume(runtime, user_id, thread_id, cancelled=session_gone(), **overrides)
         # The pending notice is drawn above the retried turn: the page is drawn again.
-        finish_turn(runtime, user_id, thread_id, stream_turn(events), None, rerun=True)
+        finish_turn(runtime, user_id, thread_id, stream_turn(events))
     with st.chat_message("assistant"):
         st.error(escape_inline(reason), icon=":material/error:")
         st.button(
