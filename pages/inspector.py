@@ -286,6 +286,8 @@ def show_model_call(call: ModelCall, total: int) -> None:
         st.markdown("Reply:")
         if call.reply:
             st.text(call.reply)
+        else:
+            st.caption("No text: this call answered with tool calls only (below).")
         if call.tools:
             st.dataframe(
                 pd.DataFrame(
@@ -324,15 +326,20 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
     find = st.text_input(
         "Find a message", key=f"history_find_{thread}", placeholder="text of a message or result"
     ).strip()
+    matched = 0
     for branch in branches:
         rows = history_tree.rows(branch, names)
         if find:
             rows = [r for r in rows if find.lower() in r["what"].lower()]
+            matched += len(rows)
         opened = branch.current or any(r["checkpoint"] == wanted for r in rows)
         # The title quotes messages: escaped, as an expander label renders Markdown.
         title = escape_inline(history_tree.title(branch, names))
         with st.expander(title, expanded=opened or bool(find)):
             branch_table(rows, f"branch_rows_{thread}_{branch.checkpoints[0].checkpoint_id}")
+    if find and not matched:
+        older = " (older ones: Load older checkpoints below)" if len(records) == limit else ""
+        st.caption(f"No checkpoint of these {len(records):,} matches that text{older}.")
     if len(records) == limit:
         st.caption(
             f"The newest {plural(limit, 'checkpoint')} are shown (and searched); older ones are "
@@ -635,6 +642,11 @@ def memory_list(
             )
     if needle and not shown:
         st.caption("No memory contains that text.")
+    elif not stored:
+        st.caption(
+            "No memories: the agent knows nothing about this user (yet). Undo in the "
+            "change history below brings back deleted ones."
+        )
     if len(shown) > count:
         st.caption(f"Showing {count:,} of {len(shown):,}: search to find one, or show more.")
         if st.button(f"Show {MEMORIES_SHOWN} more", key="memories_more"):
@@ -706,7 +718,7 @@ def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory
     """Ask once more, beside the button, before deleting everything (Undo restores each one)."""
     st.warning(
         f"Delete all {len(stored)} memories of {escape_inline(user)}? The agent forgets them at "
-        "once; each one can still be restored from the change history.",
+        "once; Undo in the change history can bring them all back.",
         icon=":material/warning:",
     )
     with st.container(horizontal=True):
@@ -726,7 +738,11 @@ def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory
         st.error(f"Nothing was deleted. {escape_inline(str(error))}")
         return
     reset_editor(user)
-    flash(f"Deleted all {len(stored)} memories; Undo in the change history restores each.")
+    undo = f"Undo all {len(stored)} changes of this save" if len(stored) > 1 else "Undo"
+    flash(
+        f"Deleted all {plural(len(stored), 'memory', 'memories')}; “{undo}” in the change "
+        "history brings them back."
+    )
     st.rerun()
 
 
@@ -877,17 +893,31 @@ def change_history(
         key=f"undo_pick_{events[0].id}",
         placeholder="Pick a change",
     )
-    if st.button("Undo this change", key="undo", disabled=chosen is None):
-        try:
-            write = memories.undo(runtime.store, user, chosen)
-        except memories.MemoryValidationError as error:
-            st.error(f"Nothing was changed. {escape_inline(str(error))}")
-            return
-        reset_editor(user)
-        shown = write.after or write.before
-        content = shown.content if shown else write.key
-        flash(f"Undone: “{content}” {UNDONE[write.action]}.")  # flash escapes
-        st.rerun()
+    batch = next((e.batch for e in recent if e.id == chosen), None)
+    together = sum(e.batch == batch for e in events) if batch else 1
+    with st.container(horizontal=True):
+        one = st.button("Undo this change", key="undo", disabled=chosen is None)
+        whole = together > 1 and st.button(
+            f"Undo all {together} changes of this save", key="undo_batch"
+        )
+    if not (one or whole):
+        return
+    try:
+        if whole:
+            writes = memories.undo_batch(runtime.store, user, chosen)
+        else:
+            writes = [memories.undo(runtime.store, user, chosen)]
+    except memories.MemoryValidationError as error:
+        st.error(f"Nothing was changed. {escape_inline(str(error))}")
+        return
+    reset_editor(user)
+    if len(writes) == 1:
+        shown = writes[0].after or writes[0].before
+        content = shown.content if shown else writes[0].key
+        flash(f"Undone: “{content}” {UNDONE[writes[0].action]}.")  # flash escapes
+    else:
+        flash(f"Undone: {len(writes)} changes of one save taken back together.")
+    st.rerun()
 
 
 def count_chart(events: list[memories.HistoryEvent], stored_count: int) -> None:

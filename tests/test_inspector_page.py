@@ -276,6 +276,18 @@ def test_delete_all_asks_first_then_deletes_every_memory(seeded: Runtime) -> Non
     assert memories.list_memories(seeded.store, "zed") == []
 
 
+def test_undo_of_delete_all_brings_every_memory_back_in_one_step(seeded: Runtime) -> None:
+    before = sorted(m.content for m in memories.list_memories(seeded.store, "zed"))
+    at = _open(tab="Memories")
+    at.button(key="delete_all").click().run()
+    at.button(key="delete_all_confirm").click().run()
+    at.button(key="undo_batch").click().run()
+    assert "2 changes of one save taken back together" in at.toast[0].value
+    assert sorted(m.content for m in memories.list_memories(seeded.store, "zed")) == before
+    undos = [e for e in memories.history(seeded.store, "zed") if e.undo_of]
+    assert len(undos) == 2 and {e.action for e in undos} == {"create"}
+
+
 def test_undo_names_the_content_and_is_listed_as_an_undo(seeded: Runtime) -> None:
     at = _open(tab="Memories")
     sail = _key_of(seeded.store, "User loves sailing")

@@ -33,6 +33,7 @@ from memory_agent.memories.store import (
     reindex,
     search_memories,
     undo,
+    undo_batch,
     upsert_memory,
 )
 from memory_agent.memories.transfer import (
@@ -86,6 +87,7 @@ __all__ = [
     "restore_cell",
     "search_memories",
     "undo",
+    "undo_batch",
     "upsert_memory",
     "validate_text",
 ]

@@ -75,6 +75,9 @@ class HistoryEvent:
     undo_of: str | None = None
     checkpoint_id: str | None = None
     """The checkpoint the agent's turn ran from when it made the change: its provenance."""
+    batch: str | None = None
+    """Shared by the changes one save made together (a delete all, an import, a table save), so
+    they can be undone together; ``None`` for a change made alone."""
 
 
 @dataclass(frozen=True)

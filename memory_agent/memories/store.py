@@ -169,29 +169,47 @@ def undo(store: BaseStore, user_id: str, event_id: str) -> MemoryWrite:
     what came after it (undoing "coffee" would turn a later "juice" back into "tea").
     """
     with _writer(store, user_id):
-        item = store.get(history_namespace(user_id), event_id)
-        if item is None:
-            raise MemoryValidationError(
-                f"No change {event_id!r} in the history of user {user_id!r}."
-            )
-        event = HistoryEvent(id=item.key, **item.value)
+        event = _event(store, user_id, event_id)
         current = get_memory(store, user_id, event.memory_key)
-        _refuse_if_changed_since(event, current)
-        before = event.before or {}
-        if event.action == "create":
-            change = Change("delete", event.memory_key)
-        elif event.action == "update":
-            change = Change("update", event.memory_key, before["content"], before["context"])
-        else:
-            change = Change(
-                "create",
-                event.memory_key,
-                before["content"],
-                before["context"],
-                carried_fields(before),
-            )
         known = {current.key: current} if current else {}
-        return _commit(store, user_id, [change], "inspector", None, known, undo_of=event.id)[0]
+        change = _reversal(event, current)
+        return _commit(store, user_id, [change], "inspector", None, known, undo_of=[event.id])[0]
+
+
+def undo_batch(store: BaseStore, user_id: str, event_id: str) -> list[MemoryWrite]:
+    """Reverse every change of the save ``event_id`` was part of, all or nothing (one batch).
+
+    A "delete all" or an import is one decision; undoing it one memory at a time would leave
+    the rest behind. Each change is checked as ``undo`` checks it.
+    """
+    with _writer(store, user_id):
+        chosen = _event(store, user_id, event_id)
+        together = [e for e in history(store, user_id) if chosen.batch and e.batch == chosen.batch]
+        events = together or [chosen]
+        current = {m.key: m for m in list_memories(store, user_id)}
+        changes = [_reversal(e, current.get(e.memory_key)) for e in events]
+        undone = [e.id for e in events]
+        return _commit(store, user_id, changes, "inspector", None, current, undo_of=undone)
+
+
+def _event(store: BaseStore, user_id: str, event_id: str) -> HistoryEvent:
+    item = store.get(history_namespace(user_id), event_id)
+    if item is None:
+        raise MemoryValidationError(f"No change {event_id!r} in the history of user {user_id!r}.")
+    return HistoryEvent(id=item.key, **item.value)
+
+
+def _reversal(event: HistoryEvent, current: Memory | None) -> Change:
+    """The change that takes ``event`` back, if the memory is still as it left it."""
+    _refuse_if_changed_since(event, current)
+    before = event.before or {}
+    if event.action == "create":
+        return Change("delete", event.memory_key)
+    if event.action == "update":
+        return Change("update", event.memory_key, before["content"], before["context"])
+    return Change(
+        "create", event.memory_key, before["content"], before["context"], carried_fields(before)
+    )
 
 
 def _refuse_if_changed_since(event: HistoryEvent, current: Memory | None) -> None:
@@ -232,15 +250,20 @@ def _commit(
     source: Source,
     thread_id: str | None,
     current: Mapping[str, Memory],
-    undo_of: str | None = None,
+    undo_of: Sequence[str] | None = None,
     checkpoint_id: str | None = None,
 ) -> list[MemoryWrite]:
-    """Validate every change against ``current``, then write them all in one store batch."""
+    """Validate every change against ``current``, then write them all in one store batch.
+
+    ``undo_of`` names, change by change, the event each one takes back.
+    """
     namespace, history_ns = memory_namespace(user_id), history_namespace(user_id)
     timestamp = now_iso()
     writes = plan_writes(changes, current, source, thread_id, timestamp)
+    batch = uuid.uuid4().hex if len(writes) > 1 else None
+    undoes = list(undo_of) if undo_of else [None] * len(writes)
     ops: list[PutOp] = []
-    for write in writes:
+    for write, undoing in zip(writes, undoes, strict=True):
         value = write.after.stored_value() if write.after else None
         ops.append(PutOp(namespace, write.key, value))
         event = HistoryEvent(
@@ -252,8 +275,9 @@ def _commit(
             before=write.before.stored_value() if write.before else None,
             after=value,
             thread_id=thread_id,
-            undo_of=undo_of,
+            undo_of=undoing,
             checkpoint_id=checkpoint_id,
+            batch=batch,
         )
         event_value = asdict(event)
         del event_value["id"]
