@@ -75,7 +75,7 @@ def _label(record: CheckpointRecord, parent: CheckpointRecord | None) -> str:
         return _short(f"user sends: {said}")
     if record.source in ("update", "fork"):
         what = "edited copy" if record.edited else "copy"
-        step = parent.step if parent else "?"
+        step = parent.step if parent else record.step - 1  # a fork is one step after its source
         return f"branch starts: {what} of step {step}"
     added = parent.wrote if parent else ()
     if not added:
