@@ -29,6 +29,7 @@ from memory_agent.inspector import (
 )
 from memory_agent.inspector.model_calls import ModelCall, model_calls, turns
 from memory_agent.inspector.views import plural
+from memory_agent.models.errors import describe_model_error
 from memory_agent.runtime import Runtime
 from memory_agent.state import WINDOW_MESSAGES
 from ui import (
@@ -530,8 +531,10 @@ def continue_branch(runtime: Runtime, user: str, thread: str) -> str:
         try:
             said = "".join(e for e in chat.resume(runtime, user, thread) if isinstance(e, str))
         except Exception as error:  # one line here; the chat's Retry runs the turn again
-            return f"; the agent could not answer ({error}): Retry in the chat."
-    return f"; the agent answered: “{said[:120]}”"
+            return (
+                f"; the agent could not answer ({describe_model_error(error)}): Retry in the chat."
+            )
+    return f"; the agent answered: “{views.markdown_plain(said)[:120]}”"
 
 
 def restore_memories(runtime: Runtime, user: str, then: list[memories.Memory]) -> int:
