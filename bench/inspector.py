@@ -70,8 +70,8 @@ elif tab == "History":
     st.dataframe([(r.step, r.source, r.created_at, r.checkpoint_id) for r in records])
     latest = threads.get_checkpoint(runtime, user, thread, records[0].checkpoint_id)
     st.dataframe([(m.type, m.text, m.id) for m in latest.values["messages"]])
-    st.dataframe([(m.key, m.content) for m in reads.read_memories(runtime.store, user)])
-    events = reads.read_history(runtime.store, user, since=latest.created_at)
+    st.dataframe([(m.key, m.content) for m in memories.list_memories(runtime.store, user)])
+    events = memories.history(runtime.store, user, since=latest.created_at)
     st.dataframe([(e.action, e.memory_key, e.at) for e in events])
 else:
     data = reads.read_user(runtime.store, user)

@@ -403,8 +403,8 @@ def checkpoint_memories(
 ) -> list[memories.Memory]:
     """The user's memories as they were at this checkpoint, and what changed since."""
     st.subheader("Memories as of this checkpoint")
-    now = reads.read_memories(runtime.store, user)
-    later = reads.read_history(runtime.store, user, since=snapshot.created_at)
+    now = memories.list_memories(runtime.store, user)
+    later = memories.history(runtime.store, user, since=snapshot.created_at)
     then = memories_as_of.memories_as_of(now, later, snapshot.created_at)
     st.caption(
         f"Rebuilt from the change history: {plural(len(then), 'memory', 'memories')} at "
@@ -539,7 +539,7 @@ def continue_branch(runtime: Runtime, user: str, thread: str) -> str:
 
 def restore_memories(runtime: Runtime, user: str, then: list[memories.Memory]) -> int:
     """Make the user's memories what they were then, as one recorded inspector change."""
-    now = reads.read_memories(runtime.store, user)
+    now = memories.list_memories(runtime.store, user)
     changes = memories_as_of.restore_changes(then, now)
     memories.apply_changes(runtime.store, user, changes, source="inspector")
     reset_editor(user)
@@ -950,14 +950,14 @@ def export_and_import(runtime: Runtime, user: str) -> None:
     with st.container(horizontal=True):
         st.download_button(
             "Export CSV",
-            lambda: memories.export_csv(reads.read_memories(runtime.store, user)),
+            lambda: memories.export_csv(memories.list_memories(runtime.store, user)),
             f"memories-{user}.csv",
             "text/csv",
             key="export_csv",
         )
         st.download_button(
             "Export JSON",
-            lambda: memories.export_json(reads.read_memories(runtime.store, user), user),
+            lambda: memories.export_json(memories.list_memories(runtime.store, user), user),
             f"memories-{user}.json",
             "application/json",
             key="export_json",

@@ -8,7 +8,6 @@ embedding. Whatever the target already holds unchanged is skipped, so a second r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -21,6 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from memory_agent.backends import Persistence
 from memory_agent.backends.index import META_NAMESPACE
+from memory_agent.backends.items import every_item
 from memory_agent.backends.postgres import open_postgres
 from memory_agent.backends.sqlite import CONVERSATIONS_FILE, open_sqlite
 from memory_agent.configuration import Configuration
@@ -133,7 +133,7 @@ def _copy_store(source: BaseStore, target: BaseStore, counts: MigrationCounts) -
         if namespace == META_NAMESPACE:
             continue
         kind = "memories" if namespace[0] == MEMORY_NAMESPACE else "other store items"
-        every = list(_items(source, namespace))
+        every = every_item(source, namespace)
         items = [i for i in every if not _same(target, i)]
         for start in range(0, len(items), _PAGE):
             batch = items[start : start + _PAGE]
@@ -147,16 +147,6 @@ def _copy_store(source: BaseStore, target: BaseStore, counts: MigrationCounts) -
         fresh = {i.key for i in items}
         for item in every:
             counts.add(kind, copied=item.key in fresh)
-
-
-def _items(store: BaseStore, namespace: tuple[str, ...]) -> Iterator[Item]:
-    offset = 0
-    while True:
-        page = store.search(namespace, limit=_PAGE, offset=offset)
-        offset += len(page)
-        yield from (item for item in page if item.namespace == namespace)
-        if len(page) < _PAGE:
-            return
 
 
 def _same(target: BaseStore, item: Item) -> bool:

@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage, RemoveMessage, message_to_dict
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
+from memory_agent.backends.items import every_item
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import transcript
 from memory_agent.graph import build_graph
@@ -137,15 +138,7 @@ def count_threads(runtime: Runtime, user_id: str, *, search: str | None = None) 
 
 def _all_threads(runtime: Runtime, user_id: str) -> list[Thread]:
     """Every conversation of the user, newest first, read from the store page by page."""
-    filter_ = {"user_id": validate_user_id(user_id)}
-    items: list[Any] = []
-    while True:
-        page = runtime.store.search(
-            THREADS_NAMESPACE, filter=filter_, limit=_PAGE, offset=len(items)
-        )
-        items += page
-        if len(page) < _PAGE:
-            break
+    items = every_item(runtime.store, THREADS_NAMESPACE, {"user_id": validate_user_id(user_id)})
     return sorted(
         (Thread(thread_id=item.key, **item.value) for item in items),
         key=lambda t: (t.updated_at, t.thread_id),
@@ -255,7 +248,7 @@ def record_transcripts_written_before(runtime: Runtime) -> int:
         return 0
     reader = None if runtime.remote else build_graph(runtime.checkpointer, None, WholeState)
     read = 0
-    for item in _every_item(runtime, THREADS_NAMESPACE):
+    for item in every_item(runtime.store, THREADS_NAMESPACE):
         config: RunnableConfig = {"configurable": {"thread_id": item.key}}
         if reader is None:
             windows = [s.values.get("messages", []) for s in _every_checkpoint(runtime, config)]
@@ -279,18 +272,6 @@ def _every_checkpoint(runtime: Runtime, config: RunnableConfig) -> list[StateSna
         snapshots += page
         if len(page) < _PAGE:
             return snapshots
-
-
-def _every_item(runtime: Runtime, namespace: tuple[str, ...]) -> list[Any]:
-    """Every item of one namespace, read page by page."""
-    items: list[Any] = []
-    offset = 0
-    while True:
-        page = runtime.store.search(namespace, limit=_PAGE, offset=offset)
-        offset += len(page)
-        items += [i for i in page if i.namespace == namespace]
-        if len(page) < _PAGE:
-            return items
 
 
 def get_history(

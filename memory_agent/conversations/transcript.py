@@ -20,8 +20,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 from langgraph.store.base import BaseStore, GetOp, PutOp
 
+from memory_agent.backends.items import every_item
+
 TRANSCRIPT = "transcript"
-PAGE = 1_000
 
 
 def namespace(thread_id: str) -> tuple[str, str]:
@@ -120,14 +121,5 @@ def delete(store: BaseStore, thread_id: str) -> None:
 
 
 def _items(store: BaseStore, thread_id: str) -> dict[str, dict[str, Any]]:
-    """Every recorded message of the thread by id, read a page at a time."""
-    ns = namespace(thread_id)
-    items: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        page = store.search(ns, limit=PAGE, offset=offset)
-        # A search matches namespace prefixes: thread "t" would also see thread "t2".
-        items.update((i.key, i.value) for i in page if i.namespace == ns)
-        if len(page) < PAGE:
-            return items
-        offset += PAGE
+    """Every recorded message of the thread by id."""
+    return {item.key: item.value for item in every_item(store, namespace(thread_id))}

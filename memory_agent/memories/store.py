@@ -17,9 +17,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph.store.base import BaseStore, Item, PutOp
+from langgraph.store.base import BaseStore, PutOp
 
 from memory_agent.backends.faults import storage_faults
+from memory_agent.backends.items import every_item
 from memory_agent.backends.locks import LockBusy
 from memory_agent.backends.persistence import locks_for
 from memory_agent.memories.records import (
@@ -37,14 +38,13 @@ from memory_agent.memories.records import (
 )
 from memory_agent.memories.validation import carried_fields, plan_writes
 
-_PAGE = 1_000
 WRITE_WAIT_S = 30.0
 """How long a memory write waits for another writer of the same user's memories."""
 
 
 def list_memories(store: BaseStore, user_id: str) -> list[Memory]:
     """All of the user's memories, most recently updated first."""
-    items = _all_items(store, memory_namespace(user_id))
+    items = every_item(store, memory_namespace(user_id))
     memories = [to_memory(item) for item in items]
     return sorted(memories, key=lambda m: m.updated_at, reverse=True)
 
@@ -63,12 +63,27 @@ def search_memories(store: BaseStore, user_id: str, query: str, limit: int = 10)
     return [to_memory(item) for item in items if item.namespace == namespace]
 
 
-def history(store: BaseStore, user_id: str, memory_key: str | None = None) -> list[HistoryEvent]:
-    """The user's memory changes, newest first; only those of one memory when a key is given."""
-    filter_ = {"memory_key": memory_key} if memory_key else None
-    items = _all_items(store, history_namespace(user_id), filter_)
+def history(
+    store: BaseStore, user_id: str, memory_key: str | None = None, since: str | None = None
+) -> list[HistoryEvent]:
+    """The user's memory changes, newest first; only those of one memory when a key is given.
+
+    ``since`` (an ISO time) keeps the changes made at or after it, to the millisecond the
+    history keeps: what the memories as of a checkpoint take back, without reading the rest.
+    """
+    filter_: dict[str, Any] = {"memory_key": memory_key} if memory_key else {}
+    if since:
+        filter_["at"] = {"$gte": _milliseconds(since)}
+    items = every_item(store, history_namespace(user_id), filter_ or None)
     events = [HistoryEvent(id=item.key, **item.value) for item in items]
     return sorted(events, key=lambda e: e.id, reverse=True)
+
+
+def _milliseconds(iso: str) -> str:
+    """An ISO time as history events write theirs (UTC, milliseconds), so text compares."""
+    moment = datetime.fromisoformat(iso)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def upsert_memory(
@@ -235,7 +250,7 @@ def reindex(store: BaseStore) -> int:
     """Re-embed every memory of every user (after the embedding changed); returns the count."""
     count = 0
     for namespace in store.list_namespaces(prefix=(MEMORY_NAMESPACE,), limit=1_000_000):
-        items = _all_items(store, namespace)
+        items = every_item(store, namespace)
         for start in range(0, len(items), 200):
             batch = items[start : start + 200]
             store.batch([PutOp(namespace, item.key, item.value) for item in batch])
@@ -299,17 +314,3 @@ def _writer(store: BaseStore, user_id: str) -> Iterator[None]:
         ) from None
     with held, storage_faults("the memory store"):  # a full disk is a sentence, not a traceback
         yield
-
-
-def _all_items(
-    store: BaseStore, namespace: tuple[str, ...], filter_: dict[str, Any] | None = None
-) -> list[Item]:
-    """Every item of one namespace (the store pages its results)."""
-    items: list[Item] = []
-    offset = 0
-    while True:
-        page = store.search(namespace, filter=filter_, limit=_PAGE, offset=offset)
-        offset += len(page)
-        items.extend(item for item in page if item.namespace == namespace)
-        if len(page) < _PAGE:
-            return items
