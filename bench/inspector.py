@@ -54,6 +54,7 @@ LAST_ELEMENT = {
 FLOOR_DONE = "floor page drawn"
 FLOOR_PAGE = f"""
 import streamlit as st
+from memory_agent import memories
 from memory_agent.conversations import threads
 from memory_agent.inspector import reads
 from memory_agent.recall import last_recall
