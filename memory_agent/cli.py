@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None, program: str = PROGRAM) -> int:
         EmbeddingMismatch,
         RuntimeError,
         OSError,
-    ) as error:
-        return _fail(str(error))
+    ) as error:  # a damaged data file can surface as any of these: name the file then
+        return _fail(faults.describe(error, _location(args)) or str(error))
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a damaged, foreign, full or locked store: one line
@@ -470,7 +470,7 @@ def _location(args: argparse.Namespace) -> str:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)  # one line, always
     return 1
 
 

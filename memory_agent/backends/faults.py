@@ -94,7 +94,7 @@ def describe(error: BaseException, location: str | None = None) -> str | None:
     if isinstance(error, StorageError):
         return str(error)
     if not _is_storage_error(error):
-        return None
+        return _damage_behind(error, location)
     text = str(error)
     lowered = text.lower()
     location = location or "the data directory"
@@ -131,7 +131,25 @@ def _damaged_file(location: Path) -> Path:
     return location
 
 
-def _damaged(path: Path, error: BaseException) -> str:
+def _damage_behind(error: BaseException, location: str | None) -> str | None:
+    """The damaged-file sentence when a data file behind an unexpected error fails its check.
+
+    SQLite has no checksums: overwritten pages can still read, and LangGraph's decoder turns a
+    value it cannot rebuild into ``None``, which fails later as a message or attribute error.
+    """
+    if location is None or not Path(location).is_dir():
+        return None
+    path = _damaged_file(Path(location))
+    if path == Path(location):
+        return None
+    return _damaged(path, f"{type(error).__name__}: {_first_line(error)}")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
+
+
+def _damaged(path: Path, error: BaseException | str) -> str:
     return (
         f"{path} is damaged ({error}): restore it from a backup, or move it aside to start "
         "afresh (Memory Agent makes a new one); conversations and memories are separate files."
