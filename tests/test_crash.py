@@ -14,7 +14,7 @@ from memory_agent.runtime import open_runtime
 from tests.live_app import cli_command
 from tests.reliability_checks import half_written_memories, integrity_ok, unanswered_tool_calls
 
-KILLS = 20
+KILLS = 10
 USER = "crash-user"
 THREAD = "crash-thread"
 SIGNATURE = "offline demo model_"

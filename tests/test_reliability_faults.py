@@ -2,7 +2,7 @@
 
 Each fault is made for real: pages of ``conversations.sqlite`` overwritten, SQLite files written
 by another app, a file-size limit on the CLI process (SQLite then fails as on a full disk), a write
-lock held by another connection past the 30 s busy timeout, bytes that are not UTF-8.
+lock held by another connection past the busy timeout, bytes that are not UTF-8.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ def _cli(data_dir: Path, *args: str | bytes, stdin: bytes = b"", **popen) -> tup
         input=stdin,
         capture_output=True,
         timeout=120,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        **popen,
+        **{"env": {**os.environ, "PYTHONUNBUFFERED": "1"}, **popen},
     )
     return done.returncode, done.stdout.decode(), done.stderr.decode(errors="replace")
 
@@ -154,8 +153,17 @@ def test_a_write_lock_held_past_the_busy_timeout_is_one_line(tmp_path: Path) -> 
     holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock throughout
     try:
         started = time.monotonic()
-        _one_clear_line(*_cli(data_dir, "memories", "delete", key, "--user", USER)[::2], "locked")
-        assert time.monotonic() - started >= 30, "the busy timeout was waited out first"
+        code, _, err = _cli(
+            data_dir,
+            "memories",
+            "delete",
+            key,
+            "--user",
+            USER,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "MEMORY_AGENT_BUSY_TIMEOUT": "3"},
+        )
+        _one_clear_line(code, err, "stayed locked by another program for 3 s")
+        assert time.monotonic() - started >= 3, "the busy timeout was waited out first"
     finally:
         holder.rollback()
         holder.close()
@@ -265,3 +273,9 @@ def test_a_data_file_damaged_inside_is_one_line_on_the_page_and_on_the_console(
     assert "Traceback" not in console
     logged = [line for line in console.splitlines() if "Storage fault" in line]
     assert len(logged) == 2 and all("is damaged" in line for line in logged)
+
+
+def test_a_busy_timeout_that_is_not_a_number_of_seconds_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "MEMORY_AGENT_BUSY_TIMEOUT": "soon"}
+    code, _, err = _cli(tmp_path / "data", "memories", "list", "--user", USER, env=env)
+    _one_clear_line(code, err, "MEMORY_AGENT_BUSY_TIMEOUT='soon' must be a number of seconds")

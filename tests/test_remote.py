@@ -249,10 +249,26 @@ def test_a_server_thread_without_a_transcript_gets_it_back_from_its_history(
     langgraph_server, remote_runtime: Runtime, user: str
 ) -> None:
     """A server upgraded from the whole-state graph: its checkpoints hold what the app shows."""
+    from langgraph_sdk import get_sync_client
+
     thread_id = threads.new_thread_id()
     said = [f"hello number {n}" for n in range(24)]
-    for text in said:
-        _send(remote_runtime, user, thread_id, text)
+    _send(remote_runtime, user, thread_id, said[0])  # the app's first turn indexes the thread
+    # The rest queued at once, as an SDK client may: the dev server's queue polls every 0.5 s
+    # when idle, so one turn at a time would spend most of this test waiting.
+    client = get_sync_client(url=langgraph_server.url)
+    runs = [
+        client.runs.create(
+            thread_id,
+            "memory_agent",
+            input={"messages": [{"role": "user", "content": text}]},
+            context={"user_id": user},
+            multitask_strategy="enqueue",
+        )
+        for text in said[1:]
+    ]
+    for run in runs:
+        client.runs.join(thread_id, run["run_id"])
     store = remote_runtime.store
     transcript.delete(store, thread_id)  # as a server written before the transcript left it
     store.delete(threads.UPGRADE_NAMESPACE, threads.WINDOW_UPGRADE)

@@ -6,7 +6,7 @@ message, and kills the server at a chosen moment of that turn. The model is the 
 each moment can be aimed at: while the model is thinking, after a memory was saved, in the middle
 of a streamed reply, right after Enter, and between turns. What each kill left behind is printed.
 (The few milliseconds between a tool call and its result cannot be aimed at from outside; the
-twenty random kills of ``test_crash.py`` sample it.)
+ten random kills of ``test_crash.py`` sample it.)
 """
 
 from __future__ import annotations

@@ -106,8 +106,9 @@ def describe(error: BaseException, location: str | None = None) -> str | None:
             "this change was saved; free some space and try again."
         )
     if "locked" in lowered or "busy" in lowered:
+        waited = _busy_timeout_text()
         return (
-            f"{location} stayed locked by another program for 30 s ({text}): close other "
+            f"{location} stayed locked by another program for {waited} ({text}): close other "
             "programs writing to it (another Memory Agent, a database browser) and try again."
         )
     if "no such column" in lowered or "no such table" in lowered:
@@ -116,6 +117,12 @@ def describe(error: BaseException, location: str | None = None) -> str | None:
             "written by another app or version; point Memory Agent at another data directory."
         )
     return f"The data in {location} could not be read or written ({text}): try again."
+
+
+def _busy_timeout_text() -> str:
+    from memory_agent.backends.sqlite import busy_timeout
+
+    return f"{busy_timeout():g} s"
 
 
 def _damaged_file(location: Path) -> Path:

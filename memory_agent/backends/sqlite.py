@@ -35,6 +35,20 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("MEMORY_AGENT_DATA_DIR") or "data")
 
 
+def busy_timeout() -> float:
+    """``MEMORY_AGENT_BUSY_TIMEOUT``: seconds to wait for another program's write lock (30)."""
+    text = os.environ.get("MEMORY_AGENT_BUSY_TIMEOUT") or "30"
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ValueError(
+            f"MEMORY_AGENT_BUSY_TIMEOUT={text!r} must be a number of seconds between 0 and 3600"
+        )
+    return seconds
+
+
 def open_sqlite(
     data_dir: str | Path, settings: Configuration, *, check_embedding: bool = True
 ) -> Persistence:
@@ -243,15 +257,16 @@ def index_config(settings: Configuration) -> dict[str, Any]:
 
 def _connect(module: Any, path: Path, isolation_level: str | None) -> Any:
     """A connection shared by Streamlit's threads, in WAL mode so readers never block the writer."""
+    seconds = busy_timeout()
     try:
         conn = module.connect(
-            str(path), check_same_thread=False, isolation_level=isolation_level, timeout=30
+            str(path), check_same_thread=False, isolation_level=isolation_level, timeout=seconds
         )
         conn.execute("PRAGMA journal_mode=WAL")
     except module.Error as error:
         raise RuntimeError(f"Cannot open {path}: {error}") from None
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
     return conn
 
 
