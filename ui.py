@@ -31,6 +31,9 @@ THREAD_PARAM = "thread"
 TAB_PARAM = "tab"
 """URL query parameter naming the inspector's open tab (State, History, Memories)."""
 
+TABLE_PARAM = "table"
+"""URL query parameter holding the inspector's "Edit as a table" switch (a link keeps it open)."""
+
 CHECKPOINT_PARAM = "checkpoint"
 """URL query parameter naming the checkpoint the inspector's History tab opens (provenance)."""
 
@@ -260,7 +263,7 @@ def deep_link(saved: str, base_path: str = "") -> tuple[str, dict[str, str]] | N
     page = PAGE_PATHS.get(path)
     if page is None:
         return None
-    wanted = (USER_PARAM, THREAD_PARAM, TAB_PARAM, CHECKPOINT_PARAM, MEMORY_PARAM)
+    wanted = (USER_PARAM, THREAD_PARAM, TAB_PARAM, TABLE_PARAM, CHECKPOINT_PARAM, MEMORY_PARAM)
     params = {name: value for name, value in parse_qsl(parts.query) if name in wanted}
     return page, params
 

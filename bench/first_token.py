@@ -3,7 +3,10 @@
 The model is the OpenAI-compatible stub (``tests.openai_stub``) in a process of its own, so its
 work does not share this process's interpreter. Ours: from calling ``chat.send`` (what the chat
 page calls when the user presses Enter) to its first text token. The floor: from the raw
-``openai`` client's ``create`` call to its first text token, against the same stub. Ours runs
+``openai`` client's ``create`` call to its first text token, against the same stub, sending the
+very request our turn's first model call sent (system prompt with the recalled memories, the
+window of messages, the tool), rebuilt from the stored state by the inspector's own code, so
+the difference is what the app adds, not the size of the request. Ours runs
 on the product's graph (bounded state) and on the whole-state graph it replaced (the "before"
 row, ``agent_runs.build_whole_state_graph``), each on its own 200-turn thread; the three
 alternate, so load moves them together. The target is on the product's difference at p95.
@@ -23,7 +26,7 @@ from multiprocessing.connection import Connection
 from bench.agent_runs import build_whole_state_graph
 from bench.common import Figure, ms, percentile
 from bench.data import USER, write_memories
-from memory_agent.conversations import chat
+from memory_agent.conversations import chat, threads
 from memory_agent.runtime import Runtime, open_runtime
 
 SIZES = {"full": (200, 10_000, 40), "tiny": (3, 100, 4)}
@@ -90,14 +93,26 @@ def _ours(runtime: Runtime, number: int, thread: str = THREAD) -> float:
     return first
 
 
-def _raw(client, number: int) -> float:
+def _request(runtime: Runtime, thread: str = THREAD) -> dict:
+    """What the last turn's first model call sent, as the raw client's ``create`` arguments."""
+    from langchain_openai.chat_models.base import _convert_message_to_dict
+
+    from memory_agent import tools
+    from memory_agent.inspector.model_calls import model_calls
+    from memory_agent.state import recent_turns
+
+    messages = threads.messages(runtime, USER, thread)
+    first = model_calls(messages)[0]
+    index = next(n for n, m in enumerate(messages) if m.id == first.reply_id)
+    sent = [{"role": "system", "content": first.system_prompt}]
+    sent += [_convert_message_to_dict(m) for m in recent_turns(messages[:index])]
+    return {"messages": sent, "tools": tools.TOOL_SCHEMAS}
+
+
+def _raw(client, request: dict) -> float:
     """Seconds from the raw client's ``create`` to its first text token."""
     start = time.perf_counter()
-    stream = client.chat.completions.create(
-        model="stub-model",
-        messages=[{"role": "user", "content": f"hello {number}, tell me something"}],
-        stream=True,
-    )
+    stream = client.chat.completions.create(model="stub-model", stream=True, **request)
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             break
@@ -127,11 +142,11 @@ def run(scale: str = "full") -> list[Figure]:
                 _ours(runtime, number)
                 _ours(whole_state, number, BEFORE_THREAD)
             client = openai.OpenAI(base_url=url, api_key="not-needed")
-            _raw(client, 0)
+            _raw(client, _request(runtime))
             for number in range(count):
                 ours.append(_ours(runtime, turns + number))
                 before.append(_ours(whole_state, turns + number, BEFORE_THREAD))
-                floor.append(_raw(client, number))
+                floor.append(_raw(client, _request(runtime)))
         finally:
             runtime.close()
     name = f"turn {turns}, {memories:,} memories, send → first token"
@@ -151,7 +166,7 @@ def _figures(name: str, ours: list[float], floor: list[float], target: bool = Tr
                 "first token",
                 f"{name}, p{pct} (adds {ms(added):.0f} ms)",
                 ms(percentile(ours, pct)),
-                "raw openai client, same stub process",
+                "raw openai client, same request, same stub process",
                 ms(percentile(floor, pct)),
                 "ms",
                 target=f"≤ {ms(ADDED_TARGET):.0f} ms added" if checked else "report",

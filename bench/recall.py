@@ -65,14 +65,22 @@ def _content(rng: random.Random, i: int) -> str:
 
 
 def _load(store, count: int, rng: random.Random) -> None:
+    """``count`` memories with the fields the app writes (times, source), in batches."""
     namespace = memories.memory_namespace(USER)
+    at = memories.now_iso()
     for start in range(0, count, 1_000):
         store.batch(
             [
                 PutOp(
                     namespace,
                     f"m{i}",
-                    {"content": _content(rng, i), "context": "benchmark", "source": "import"},
+                    {
+                        "content": _content(rng, i),
+                        "context": "benchmark",
+                        "source": "import",
+                        "created_at": at,
+                        "updated_at": at,
+                    },
                 )
                 for i in range(start, min(count, start + 1_000))
             ]

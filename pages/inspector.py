@@ -38,6 +38,7 @@ from ui import (
     INSPECTOR_PAGE,
     MEMORY_PARAM,
     TAB_PARAM,
+    TABLE_PARAM,
     THREAD_PARAM,
     USER_PARAM,
     code_span,
@@ -324,6 +325,8 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         records = threads.checkpoint_records(runtime, user, thread)
     names = history_tree.labels(records)
     branches = history_tree.branches(records)
+    linked = wanted in {r.checkpoint_id for r in records}
+    opened_first = st.container()  # a linked checkpoint opens here, in view, above the tree
     find = st.text_input(
         "Find a message", key=f"history_find_{thread}", placeholder="text of a message or result"
     ).strip()
@@ -337,7 +340,8 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         # The title quotes messages: escaped, as an expander label renders Markdown.
         title = escape_inline(history_tree.title(branch, names))
         with st.expander(title, expanded=opened or bool(find)):
-            branch_table(rows, f"branch_rows_{thread}_{branch.checkpoints[0].checkpoint_id}")
+            key = f"branch_rows_{thread}_{branch.checkpoints[0].checkpoint_id}"
+            branch_table(rows, key, wanted if linked else None)
     if find and not matched:
         older = " (older ones: Load older checkpoints below)" if len(records) == limit else ""
         st.caption(f"No checkpoint of these {len(records):,} matches that text{older}.")
@@ -356,11 +360,26 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
     def label(checkpoint: str) -> str:
         return checkpoint_label(by_id[checkpoint], branch_of[checkpoint], names)
 
+    with opened_first if linked else st.container():
+        open_checkpoint(runtime, user, thread, ids, label, wanted if linked else None)
+
+
+def open_checkpoint(
+    runtime: Runtime,
+    user: str,
+    thread: str,
+    ids: list[str],
+    label: Callable[[str], str],
+    wanted: str | None,
+) -> None:
+    """One checkpoint whole: its state, its memories then, a comparison, fork and edit."""
     st.subheader("Open a checkpoint")
+    if wanted:
+        st.caption("Opened from a link: the checkpoint is marked ▶ in its branch below.")
     chosen = st.selectbox(
         "Checkpoint",
         ids,
-        index=ids.index(wanted) if wanted in branch_of else 0,
+        index=ids.index(wanted) if wanted else 0,
         format_func=label,
         # Keyed by the newest checkpoint and the linked one: a new turn, fork or link opens first.
         key=f"open_checkpoint_{ids[0]}_{wanted}",
@@ -373,10 +392,16 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
     edit_and_fork(runtime, user, thread, snapshot)
 
 
-def branch_table(rows: list[dict], key: str) -> None:
-    """One branch's checkpoints, the newest ``BRANCH_ROWS`` unless all are asked for."""
+def branch_table(rows: list[dict], key: str, wanted: str | None) -> None:
+    """One branch's checkpoints, the newest ``BRANCH_ROWS`` unless all are asked for.
+
+    A linked checkpoint is marked ▶ and shown with the rows around it, wherever it is.
+    """
     everything = st.session_state.get(key, False)
-    shown = rows if everything else rows[:BRANCH_ROWS]
+    at = next((n for n, r in enumerate(rows) if r["checkpoint"] == wanted), None)
+    if at is not None:
+        rows = [*rows[:at], {**rows[at], "what": f"▶ {rows[at]['what']}"}, *rows[at + 1 :]]
+    shown = rows if everything else rows[: max(BRANCH_ROWS, (at or 0) + 6)]
     st.dataframe(
         pd.DataFrame(shown, columns=["step", "what", "time", "source", "checkpoint"]),
         hide_index=True,
@@ -760,6 +785,15 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
     version = st.session_state.setdefault(f"editor_version_{user}", 0)
     editor_key = f"memory_editor_{user}_{version}"
     pending = memory_table.has_edits(st.session_state.get(editor_key))
+    # Drawn on request: the grid was most of the tab's time in a browser (1.7-1.9 s of it).
+    if not st.toggle(
+        "Open the table",
+        key=TABLE_PARAM,
+        bind="query-params",
+        disabled=pending,
+        help="Save or discard your edits to close the table." if pending else None,
+    ):
+        return
     query = st.text_input(
         "Filter",
         key=f"memory_filter_{user}",
@@ -878,7 +912,12 @@ def change_history(
     recent = events[:CHANGES_SHOWN]
     if len(events) > len(recent):
         st.caption(f"The newest {len(recent)} of {len(events):,} changes.")
-    st.dataframe(memory_table.history_frame(recent), hide_index=True)
+    st.dataframe(
+        memory_table.history_frame(recent),
+        hide_index=True,
+        # Wide enough for "undo → create"; the grid sizes a column by its first rows otherwise.
+        column_config={"action": st.column_config.TextColumn(width=110)},
+    )
     recent = events[:UNDO_CHOICES]
     labels = {
         e.id: f"{'undo → ' if e.undo_of else ''}{e.action} by {e.source}: "

@@ -252,6 +252,7 @@ def page_runtime(
 def _memories_tab() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
     at.query_params["tab"] = "Memories"
+    at.query_params["table"] = "true"  # "Edit as a table" open
     at.query_params["user"] = USER
     at.switch_page("pages/inspector.py").run()
     assert not at.exception, at.exception

@@ -256,6 +256,7 @@ def test_html_and_scripts_in_messages_and_memories_stay_inert_text(
 
         page.get_by_role("tab", name="Memories").click()
         page.get_by_text("Recall preview").wait_for()
+        page.get_by_text("Open the table").click()
         grid = page.locator(".st-key-memory_table table[role=grid] [role=gridcell]")
         grid.filter(has_text=re.compile(f"^{re.escape(PAYLOAD)}$")).first.wait_for(state="attached")
         _not_pwned(page)

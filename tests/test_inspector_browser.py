@@ -95,9 +95,12 @@ def edit_memory(page, old: str, new: str) -> None:
     _has_cell(page, new)
 
 
-def _open_memories(page) -> None:
+def _open_memories(page, *, table: bool = False) -> None:
     page.get_by_role("tab", name="Memories").click()
     page.get_by_text("Recall preview").wait_for()
+    if table:
+        page.get_by_text("Open the table").click()
+        page.locator(".st-key-memory_table canvas").first.wait_for()
 
 
 def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) -> None:
@@ -116,7 +119,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         _chat_elsewhere(tmp_path / "data", thread, "I work at Acme")
         said.get_by_text("I work at Acme", exact=True).wait_for(timeout=10_000)  # no reload
 
-        _open_memories(page)
+        _open_memories(page, table=True)
         _has_cell(page, SAILING)
         edit_memory(page, SAILING, ROWING)
 
@@ -126,7 +129,7 @@ def test_edit_a_memory_recall_it_delete_it_and_restore_it(page, tmp_path: Path) 
         assert _url_thread(page) != thread
 
         page.goto(f"{app.url}/Inspector?user=zed&thread={_url_thread(page)}")
-        _open_memories(page)
+        _open_memories(page, table=True)
         _has_cell(page, ROWING)
         _delete_row(page, ROWING)
         page.get_by_role("button", name="Save changes").click()
@@ -165,7 +168,7 @@ def test_every_inspector_address_opens_the_inspector_with_its_parameters(
         _chat(page, "I love sailing")
         thread = _url_thread(page)
         for path in ("inspector", "Inspector"):
-            page.goto(f"{app.url}/{path}?user=zed&thread={thread}&tab=Memories")
+            page.goto(f"{app.url}/{path}?user=zed&thread={thread}&tab=Memories&table=true")
             page.get_by_role("heading", name="Memory inspector").wait_for()
             _has_cell(page, SAILING)
             settled(page)
@@ -275,6 +278,8 @@ def test_a_memory_note_and_its_provenance_link_open_the_turn_that_wrote_it(
             state = page.get_by_role("tabpanel", name="History").get_by_test_id("stChatMessage")
             state.get_by_text("I live in Porto", exact=True).first.wait_for()
             expect(state.get_by_text("I live in Lisbon", exact=True)).to_have_count(0)
+            # The linked turn opens above the tree, in view, with no scrolling to find it.
+            expect(page.get_by_role("heading", name="Open a checkpoint")).to_be_in_viewport()
             _shot(page, tmp_path, "provenance-checkpoint-narrow")
     finally:
         context.close()

@@ -62,6 +62,13 @@ def test_restoring_a_moment_is_recorded_and_can_itself_be_taken_back(runtime: Ru
     assert sorted(e.action for e in newest) == ["delete", "update"]
     assert {e.source for e in newest} == {"inspector"}
 
+    # The restored text still links to the turn that first wrote it, not to the restore.
+    [lives] = restored
+    writer = provenance.latest_writers(memories.history(runtime.store, "zed"))[lives.key]
+    assert writer.checkpoint_id and writer.thread_id == "t1"
+    turn = threads.get_checkpoint(runtime, "zed", "t1", writer.checkpoint_id)
+    assert turn.values["messages"][-2].text == "I live in Porto"
+
     back = memories_as_of.restore_changes(today, restored)
     memories.apply_changes(runtime.store, "zed", back, source="inspector")
     again = memories.list_memories(runtime.store, "zed")

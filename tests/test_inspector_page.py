@@ -40,9 +40,13 @@ def seeded(runtime: Runtime, data_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     get_runtime.clear()
 
 
-def _open(user: str = "zed", thread: str | None = "t1", tab: str = "State") -> AppTest:
+def _open(
+    user: str = "zed", thread: str | None = "t1", tab: str = "State", *, table: bool = False
+) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
     at.query_params["tab"] = tab
+    if table:  # "Edit as a table" open, as a link with ?table=true opens it
+        at.query_params["table"] = "true"
     at.query_params["user"] = user
     if thread:
         at.query_params["thread"] = thread
@@ -87,7 +91,7 @@ def test_bad_user_or_foreign_thread_shows_a_message_not_a_traceback(seeded: Runt
 
 
 def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) -> None:
-    at = _open(tab="Memories")
+    at = _open(tab="Memories", table=True)
     sail = _key_of(seeded.store, "User loves sailing")
     position = [m.key for m in memories.list_memories(seeded.store, "zed")].index(sail)
     at.session_state[EDITOR] = {
@@ -109,7 +113,7 @@ def test_saving_an_edited_table_writes_it_and_recall_sees_it(seeded: Runtime) ->
 
 
 def test_an_edit_in_a_filtered_table_changes_the_row_that_was_shown(seeded: Runtime) -> None:
-    at = _open(tab="Memories")
+    at = _open(tab="Memories", table=True)
     at.text_input(key="memory_filter_zed").input("user's name").run()
     at.session_state[EDITOR] = {
         "edited_rows": {0: {"content": "User's name is Zeddy"}},
@@ -124,7 +128,7 @@ def test_an_edit_in_a_filtered_table_changes_the_row_that_was_shown(seeded: Runt
 
 
 def test_a_rejected_save_names_the_row_and_changes_nothing(seeded: Runtime, data_dir: Path) -> None:
-    at = _open(tab="Memories")
+    at = _open(tab="Memories", table=True)
     before = _dump(data_dir)
     at.session_state[EDITOR] = {
         "edited_rows": {0: {"context": "fine"}, 1: {"content": "  "}},
@@ -139,7 +143,7 @@ def test_a_rejected_save_names_the_row_and_changes_nothing(seeded: Runtime, data
 
 
 def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -> None:
-    at = _open(tab="Memories")
+    at = _open(tab="Memories", table=True)
     first_row = memories.list_memories(seeded.store, "zed")[0].content  # the table's order
     at.session_state[EDITOR] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
     at.run()
@@ -150,6 +154,20 @@ def test_a_deleted_memory_is_restored_from_the_change_history(seeded: Runtime) -
     at.button(key="undo").click().run()
     assert "Undone" in at.toast[0].value
     assert len(memories.list_memories(seeded.store, "zed")) == 2
+
+
+def test_the_table_is_drawn_on_request_and_stays_open_while_edits_are_pending(
+    seeded: Runtime,
+) -> None:
+    at = _open(tab="Memories")
+    assert EDITOR not in at.session_state  # the plain list only, until asked
+    at.toggle(key="table").set_value(True).run()
+    at.session_state[EDITOR] = {"edited_rows": {0: {"content": "x"}}, "added_rows": []}
+    at.run()
+    assert at.toggle(key="table").disabled  # closing it would drop the edits
+    assert not at.button(key="save_memories").disabled
+    at.button(key="discard_memories").click().run()
+    assert not at.toggle(key="table").disabled
 
 
 def test_recall_preview_lists_what_call_model_would_recall(seeded: Runtime) -> None:
@@ -308,7 +326,7 @@ def test_deleting_and_undoing_quote_markup_as_typed_escaped_once(seeded: Runtime
 
 
 def test_unsaved_edits_are_listed_cell_by_cell(seeded: Runtime) -> None:
-    at = _open(tab="Memories")
+    at = _open(tab="Memories", table=True)
     at.session_state[EDITOR] = {
         "edited_rows": {0: {"context": "said twice"}},
         "added_rows": [],

@@ -76,11 +76,11 @@ def log_in(page: Page, who: str) -> None:
 def test_a_deep_link_survives_the_login_and_logout_ends_the_session(
     app: LiveApp, page: Page
 ) -> None:
-    page.goto(f"{app.url}/inspector?tab=Memories")
+    page.goto(f"{app.url}/inspector?tab=Memories&table=true")
     expect(page.get_by_text("Log in to see your conversations and memories.")).to_be_visible()
     assert BOBS_MEMORY not in page.content()
     log_in(page, "bob")
-    expect(page).to_have_url(re.compile(r"/inspector\?.*tab=Memories"))
+    expect(page).to_have_url(re.compile(r"/inspector\?.*tab=Memories.*table=true"))
     expect(page.get_by_role("heading", name="Memory inspector")).to_be_visible()
     expect(page.get_by_text("Bob Example")).to_be_visible()
     grid = page.locator(".st-key-memory_table table[role=grid] [role=gridcell]")
@@ -122,7 +122,7 @@ def test_an_admin_opens_any_user_in_the_inspector_and_changes_model_settings(
     app: LiveApp, page: Page, provider: OIDCProvider
 ) -> None:
     bob = user_id_for(provider.url, "bob")
-    page.goto(f"{app.url}/inspector?user={bob}&tab=Memories")
+    page.goto(f"{app.url}/inspector?user={bob}&tab=Memories&table=true")
     log_in(page, "root")
     expect(page).to_have_url(re.compile(rf"user={bob}"))
     grid = page.locator(".st-key-memory_table table[role=grid] [role=gridcell]")

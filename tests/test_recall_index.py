@@ -251,3 +251,24 @@ def test_a_memory_with_several_vectors_is_searched_in_sql(runtime: Runtime) -> N
     found = runtime.store.search(namespace, query="User loves chess", limit=5)
     assert [item.key for item in found] == ["k1", "k2"]
     assert found[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_value_changed_beside_its_vector_is_what_the_next_search_returns(
+    runtime: Runtime, data_dir: Path
+) -> None:
+    """The copy keeps each item with its vector: a put that changes fields recall does not embed,
+    by this store or by another one on the same file, still changes what a search returns."""
+    memory = memories.upsert_memory(runtime.store, "zed", "User lives in Porto", "", source="agent")
+    namespace = memories.memory_namespace("zed")
+    assert runtime.store.search(namespace, query="where do I live?")[0].value["context"] == ""
+    value = runtime.store.get(namespace, memory.key).value
+    runtime.store.put(namespace, memory.key, {**value, "context": "said here"})
+    [found] = runtime.store.search(namespace, query="where do I live?")
+    assert found.value["context"] == "said here"
+    other = open_runtime(data_dir)
+    try:
+        other.store.put(namespace, memory.key, {**value, "context": "said there"})
+    finally:
+        other.close()
+    [found] = runtime.store.search(namespace, query="where do I live?")
+    assert found.value["context"] == "said there"

@@ -37,7 +37,7 @@ def test_chat_inspect_and_edit_a_memory_on_the_server(
         thread = _url_thread(page)
 
         page.goto(f"{app.url}/Inspector?user={user}&thread={thread}")
-        _open_memories(page)
+        _open_memories(page, table=True)
         _has_cell(page, SAILING)
         edit_memory(page, SAILING, ROWING)
 

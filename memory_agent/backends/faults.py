@@ -48,7 +48,7 @@ def check_data_files(directory: Path) -> None:
             with closing(module.connect(path)) as conn:
                 found = _tables(conn)
         except module.DatabaseError as error:
-            raise StorageError(_damaged(path, error)) from None
+            raise StorageError(damaged_sentence(path, error)) from None
         foreign = sorted(set(found) - set(tables))
         missing = {t: sorted(cols - found[t]) for t, cols in tables.items() if t in found}
         if foreign or any(missing.values()):
@@ -99,7 +99,7 @@ def describe(error: BaseException, location: str | None = None) -> str | None:
     lowered = text.lower()
     location = location or "the data directory"
     if "malformed" in lowered or "not a database" in lowered:
-        return _damaged(_damaged_file(Path(location)), error)
+        return damaged_sentence(_damaged_file(Path(location)), error)
     if "disk is full" in lowered or "disk i/o error" in lowered or "no space" in lowered:
         return (
             f"Could not write to {location}: the disk is full or failing ({text}). Nothing of "
@@ -138,6 +138,15 @@ def _damaged_file(location: Path) -> Path:
     return location
 
 
+def damaged_data(location: str, reason: str) -> str:
+    """The damaged-data sentence for data found wrong at ``location``, naming the file if it can."""
+    path = Path(location)
+    if path.is_dir():
+        found = _damaged_file(path)
+        path = found if found != path else path / "conversations.sqlite"
+    return damaged_sentence(path, reason)
+
+
 def _damage_behind(error: BaseException, location: str | None) -> str | None:
     """The damaged-file sentence when a data file behind an unexpected error fails its check.
 
@@ -149,14 +158,15 @@ def _damage_behind(error: BaseException, location: str | None) -> str | None:
     path = _damaged_file(Path(location))
     if path == Path(location):
         return None
-    return _damaged(path, f"{type(error).__name__}: {_first_line(error)}")
+    return damaged_sentence(path, f"{type(error).__name__}: {_first_line(error)}")
 
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [""])[0]
 
 
-def _damaged(path: Path, error: BaseException | str) -> str:
+def damaged_sentence(path: Path, error: BaseException | str) -> str:
+    """The sentence for a damaged data file, with the way out."""
     return (
         f"{path} is damaged ({error}): restore it from a backup, or move it aside to start "
         "afresh (Memory Agent makes a new one); conversations and memories are separate files."

@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import PutOp, Result, SearchItem, SearchOp
 from langgraph.store.sqlite import SqliteStore
 from langgraph.store.sqlite.base import _decode_ns_text, _namespace_to_text, _row_to_search_item
 
 from memory_agent.backends import vectors
+from memory_agent.backends.faults import StorageError, damaged_sentence
 from memory_agent.backends.index import EMBEDDED_FIELDS, check_index_embedding
 from memory_agent.backends.persistence import Persistence
 from memory_agent.configuration import Configuration
@@ -64,7 +66,9 @@ def open_sqlite(
     checkpoint_conn = _connect(sqlite3, directory / CONVERSATIONS_FILE, isolation_level="DEFERRED")
     store_conn = _connect(_extension_sqlite(), directory / MEMORIES_FILE, isolation_level=None)
     store_conn.execute("PRAGMA foreign_keys=ON")  # deleting a memory deletes its vectors
-    checkpointer = AtomicSqliteSaver(checkpoint_conn)
+    checkpointer = AtomicSqliteSaver(
+        checkpoint_conn, serde=DamageRefusingSerializer(directory / CONVERSATIONS_FILE)
+    )
     store = AtomicSqliteStore(store_conn, index=index_config(settings))
     try:
         checkpointer.setup()
@@ -81,6 +85,37 @@ def open_sqlite(
         store_conn.close()
 
     return Persistence(checkpointer, store, str(directory.resolve()), close)
+
+
+class DamageRefusingSerializer(JsonPlusSerializer):
+    """LangGraph's checkpoint decoder, refusing a value it cannot rebuild instead of reading None.
+
+    SQLite has no checksums, so overwritten bytes inside a checkpoint can still be read; the
+    stock decoder then turns each message it cannot rebuild into ``None``, and the chat showed
+    a damaged conversation as empty bubbles. Here that is the damaged-file sentence.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        lenient = self._unpack_ext_hook
+
+        def strict(code: int, data: bytes) -> Any:
+            value = lenient(code, data)
+            if value is None:  # the stock hook's answer to anything it failed to rebuild
+                raise ValueError(f"a stored value (msgpack extension {code}) does not decode")
+            return value
+
+        self._unpack_ext_hook = strict
+        self._custom_unpack_ext_hook = True  # kept by with_msgpack_allowlist's copies
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """The stored value, or ``StorageError`` naming the damaged file."""
+        try:
+            return super().loads_typed(data)
+        except ValueError as error:  # msgpack reports a hook's failure as "ext_hook failed"
+            reason = f"a stored checkpoint does not decode: {error}"
+            raise StorageError(damaged_sentence(self.path, reason)) from None
 
 
 class AtomicSqliteSaver(SqliteSaver):
@@ -185,8 +220,9 @@ class AtomicSqliteStore(SqliteStore):
         wanted = op.limit + op.offset
         scored: list[tuple[float, str, str]] = []
         prefix = _namespace_to_text(op.namespace_prefix)
+        entries: dict[str, vectors.NamespaceVectors] = {}
         for namespace, version in self.vectors.namespaces(cur, prefix):
-            entry = self.vectors.entry(cur, namespace, version)
+            entry = entries[namespace] = self.vectors.entry(cur, namespace, version)
             if entry is None:
                 return None
             if entry.size and entry.dims != len(query):
@@ -196,29 +232,17 @@ class AtomicSqliteStore(SqliteStore):
                 )
             scored.extend((score, namespace, key) for key, score in entry.top(query, wanted))
         scored.sort(key=lambda hit: -hit[0])
-        return self._items(cur, scored[op.offset : wanted])
-
-    def _items(self, cur: Any, chosen: list[tuple[float, str, str]]) -> list[SearchItem]:
-        """The stored items of the chosen hits, in the hits' order, with their scores."""
-        by_namespace: dict[str, list[str]] = defaultdict(list)
-        for _, namespace, key in chosen:
-            by_namespace[namespace].append(key)
-        rows: dict[tuple[str, str], Any] = {}
-        for namespace, keys in by_namespace.items():
-            cur.execute(
-                "SELECT key, value, created_at, updated_at FROM store "
-                f"WHERE prefix = ? AND key IN ({','.join('?' * len(keys))})",
-                (namespace, *keys),
-            )
-            rows.update(((namespace, row[0]), row) for row in cur.fetchall())
         items = []
-        for score, namespace, key in chosen:
-            row = rows.get((namespace, key))
-            if row is None:  # a vector without its item (written with foreign keys off)
-                continue
-            fields = {"key": key, "value": row[1], "created_at": row[2], "updated_at": row[3]}
+        for score, namespace, key in scored[op.offset : wanted]:
+            value, created_at, updated_at = entries[namespace].items[key]
+            hit = {
+                "key": key,
+                "value": value,
+                "created_at": created_at,
+                "updated_at": updated_at,
+                "score": score,
+            }
             namespace_tuple = _decode_ns_text(namespace)
-            hit = {**fields, "score": score}
             items.append(_row_to_search_item(namespace_tuple, hit, loader=self._deserializer))
         return items
 

@@ -169,9 +169,23 @@ def send(
             yield from _stream(
                 runtime, user_id, thread_id, None, settings, cancelled, stop_before="call_model"
             )
-        threads.record_activity(runtime, thread, text)
         message = {"messages": [HumanMessage(text)]}
-        yield from _stream(runtime, user_id, thread_id, message, settings, cancelled)
+        if not thread.title:  # a new thread is titled at once: a crash must not leave it blank
+            thread = threads.record_activity(runtime, thread, text)
+            yield from _stream(runtime, user_id, thread_id, message, settings, cancelled)
+            return
+        # An ongoing thread is marked active once the first words are out: the write is off the
+        # path to the first token (and still made if the turn fails before any).
+        recorded = False
+        try:
+            for event in _stream(runtime, user_id, thread_id, message, settings, cancelled):
+                yield event
+                if not recorded:
+                    recorded = True
+                    threads.record_activity(runtime, thread, text)
+        finally:
+            if not recorded:
+                threads.record_activity(runtime, thread, text)
 
 
 def resume(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from langchain_core.messages import BaseMessage, RemoveMessage, message_to_dict
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
+from memory_agent.backends.faults import StorageError, damaged_data
 from memory_agent.backends.items import every_item
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import transcript
@@ -188,7 +190,7 @@ def title_from(message: str) -> str:
 def get_state(runtime: Runtime, user_id: str, thread_id: str) -> StateSnapshot:
     """The live ``graph.get_state`` snapshot of the user's thread."""
     get_thread(runtime, user_id, thread_id)
-    return runtime.graph.get_state(thread_config(user_id, thread_id))
+    return _checked(runtime, runtime.graph.get_state(thread_config(user_id, thread_id)))
 
 
 def messages(
@@ -268,7 +270,9 @@ def _every_checkpoint(runtime: Runtime, config: RunnableConfig) -> list[StateSna
     snapshots: list[StateSnapshot] = []
     while True:
         before = snapshots[-1].config if snapshots else None
-        page = list(runtime.graph.get_state_history(config, limit=_PAGE, before=before))
+        page = _all_checked(
+            runtime, runtime.graph.get_state_history(config, limit=_PAGE, before=before)
+        )
         snapshots += page
         if len(page) < _PAGE:
             return snapshots
@@ -281,7 +285,9 @@ def get_history(
     get_thread(runtime, user_id, thread_id)
     config = thread_config(user_id, thread_id)
     before_config = thread_config(user_id, thread_id, checkpoint_id=before) if before else None
-    return list(runtime.graph.get_state_history(config, limit=limit, before=before_config))
+    return _all_checked(
+        runtime, runtime.graph.get_state_history(config, limit=limit, before=before_config)
+    )
 
 
 def get_checkpoint(
@@ -289,8 +295,9 @@ def get_checkpoint(
 ) -> StateSnapshot:
     """The thread's state as it was at one checkpoint; ``ThreadNotFound`` for an unknown id."""
     get_thread(runtime, user_id, thread_id)
-    snapshot = runtime.graph.get_state(
-        thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
+    snapshot = _checked(
+        runtime,
+        runtime.graph.get_state(thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)),
     )
     if snapshot.created_at is None:
         raise ThreadNotFound(f"No checkpoint {checkpoint_id!r} in conversation {thread_id!r}.")
@@ -318,7 +325,8 @@ def checkpoint_records(
     get_thread(runtime, user_id, thread_id)
     config = thread_config(user_id, thread_id, checkpoint_ns="")
     if not hasattr(runtime.checkpointer, "list"):
-        return _records_from_history(list(runtime.graph.get_state_history(config, limit=limit)))
+        history = runtime.graph.get_state_history(config, limit=limit)
+        return _records_from_history(_all_checked(runtime, history))
     records = []
     # Read the whole list first: the saver holds its lock while the list is being iterated.
     for saved in list(runtime.checkpointer.list(config, limit=limit)):
@@ -436,7 +444,23 @@ def snapshot_as_json(snapshot: StateSnapshot) -> str:
 def _messages_at(runtime: Runtime, user_id: str, thread_id: str, checkpoint_id: str) -> list:
     """The messages of one checkpoint (read only for forks, which are few)."""
     config = thread_config(user_id, thread_id, checkpoint_id=checkpoint_id)
-    return list(runtime.graph.get_state(config).values.get("messages", []))
+    return list(_checked(runtime, runtime.graph.get_state(config)).values.get("messages", []))
+
+
+def _checked(runtime: Runtime, snapshot: StateSnapshot) -> StateSnapshot:
+    """The snapshot, refused as damaged data when its messages are not all messages.
+
+    Overwritten bytes can still decode (SQLite keeps no checksums): a message read back as
+    ``None`` was drawn as an empty bubble and failed later with an attribute error.
+    """
+    messages = (snapshot.values or {}).get("messages", [])
+    if any(not isinstance(m, BaseMessage) for m in messages):
+        raise StorageError(damaged_data(runtime.location, "a checkpoint holds non-messages"))
+    return snapshot
+
+
+def _all_checked(runtime: Runtime, snapshots: Iterable[StateSnapshot]) -> list[StateSnapshot]:
+    return [_checked(runtime, snapshot) for snapshot in snapshots]
 
 
 def _records_from_history(snapshots: list[StateSnapshot]) -> list[CheckpointRecord]:

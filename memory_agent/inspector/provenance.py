@@ -50,9 +50,22 @@ def versions_by_key(events: Iterable[HistoryEvent]) -> dict[str, list[Version]]:
 
 
 def latest_writers(events: Sequence[HistoryEvent]) -> dict[str, HistoryEvent]:
-    """For each memory key, the latest change that wrote its current text (not a deletion)."""
+    """For each memory key, the change that wrote its current text, a turn's where one did.
+
+    A restore (a fork bringing back the memories of then) or an undo writes an old text again
+    "by inspector"; the turn that first wrote that text is still the one that made the agent
+    believe it, so a turn's change with the same text is preferred to the later rewrite.
+    """
     latest: dict[str, HistoryEvent] = {}
+    by_turn: dict[tuple[str, str], HistoryEvent] = {}
     for event in sorted(events, key=lambda e: e.id):
-        if event.action != "delete":
-            latest[event.memory_key] = event
-    return latest
+        if event.action == "delete":
+            continue
+        latest[event.memory_key] = event
+        if event.thread_id and event.checkpoint_id:
+            by_turn[(event.memory_key, _content(event))] = event
+    return {key: by_turn.get((key, _content(event)), event) for key, event in latest.items()}
+
+
+def _content(event: HistoryEvent) -> str:
+    return str((event.after or {}).get("content", ""))
