@@ -122,6 +122,7 @@ def reset_editor(user: str) -> None:
     version = st.session_state.get(f"editor_version_{user}", 0)
     st.session_state.pop(f"memory_editor_{user}_{version}_base", None)
     st.session_state.pop(f"memory_editor_{user}_{version}_found", None)
+    st.session_state.pop(f"memory_editor_{user}_{version}_left", None)
     st.session_state[f"editor_version_{user}"] = version + 1
 
 
@@ -375,14 +376,20 @@ def open_checkpoint(
     """One checkpoint whole: its state, its memories then, a comparison, fork and edit."""
     st.subheader("Open a checkpoint")
     if wanted:
-        st.caption("Opened from a link: the checkpoint is marked ▶ in its branch below.")
+        st.caption("▶ marks this checkpoint in its branch below.")
+    key = f"open_checkpoint_{ids[0]}_{wanted}"
+
+    def follow() -> None:  # the URL names the open checkpoint: a reload or a link keeps it
+        st.query_params[CHECKPOINT_PARAM] = st.session_state[key]
+
     chosen = st.selectbox(
         "Checkpoint",
         ids,
         index=ids.index(wanted) if wanted else 0,
         format_func=label,
         # Keyed by the newest checkpoint and the linked one: a new turn, fork or link opens first.
-        key=f"open_checkpoint_{ids[0]}_{wanted}",
+        key=key,
+        on_change=follow,
     )
     snapshot = threads.get_checkpoint(runtime, user, thread, chosen)
     show_snapshot(snapshot, thread, key="checkpoint")
@@ -418,7 +425,7 @@ def checkpoint_label(
     record: threads.CheckpointRecord, branch: history_tree.Branch, names: dict
 ) -> str:
     """A checkpoint as the pickers name it: branch, step, what it added, time."""
-    where = "current" if branch.current else f"branch {branch.number}"
+    where = "current branch" if branch.current else f"branch {branch.number}"
     what = names[record.checkpoint_id][:70]
     return f"{where} · step {record.step} · {what} · {record.created_at[11:19]}"
 
@@ -784,7 +791,15 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
     st.caption("For bulk edits: change content and context, add or delete rows, then save all.")
     version = st.session_state.setdefault(f"editor_version_{user}", 0)
     editor_key = f"memory_editor_{user}_{version}"
-    pending = memory_table.has_edits(st.session_state.get(editor_key))
+    state = st.session_state.get(editor_key)
+    pending = memory_table.has_edits(state)
+    # Streamlit drops a widget's state when a run does not draw it (another tab was opened):
+    # the edits are kept beside it, so coming back offers them instead of losing them.
+    if state is not None:
+        st.session_state[f"{editor_key}_left"] = dict(state) if pending else None
+    elif left := st.session_state.get(f"{editor_key}_left"):
+        edits_left_behind(runtime, user, st.session_state[f"{editor_key}_base"], left)
+        return
     # Drawn on request: the grid was most of the tab's time in a browser (1.7-1.9 s of it).
     if not st.toggle(
         "Open the table",
@@ -794,6 +809,8 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
         help="Save or discard your edits to close the table." if pending else None,
     ):
         return
+    if pending:
+        st.caption("Save or discard your edits to close the table.")
     query = st.text_input(
         "Filter",
         key=f"memory_filter_{user}",
@@ -840,6 +857,22 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
             st.rerun()
     if save:
         save_edits(runtime, user, shown, st.session_state[editor_key])
+
+
+def edits_left_behind(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) -> None:
+    """Table edits not saved when another tab was opened: save them, or drop them."""
+    st.warning(
+        "You left unsaved edits in the table when you opened another tab. Save them, or "
+        "discard them to edit the table again.",
+        icon=":material/edit_note:",
+    )
+    st.dataframe(memory_table.pending_cells(shown, edits), hide_index=True, key="pending_left")
+    with st.container(horizontal=True):
+        if st.button("Save these edits", type="primary", key="save_left"):
+            save_edits(runtime, user, shown, edits)
+        if st.button("Discard them", key="discard_left"):
+            reset_editor(user)
+            st.rerun()
 
 
 def table_page(user: str, pages: int, rows: int, *, disabled: bool) -> int:
@@ -935,8 +968,8 @@ def change_history(
         key=f"undo_pick_{events[0].id}",
         placeholder="Pick a change",
     )
-    batch = next((e.batch for e in recent if e.id == chosen), None)
-    together = sum(e.batch == batch for e in events) if batch else 1
+    picked = next((e for e in recent if e.id == chosen), None)
+    together = len(memories.batch_left(events, picked)) if picked else 0
     with st.container(horizontal=True):
         one = st.button("Undo this change", key="undo", disabled=chosen is None)
         whole = together > 1 and st.button(

@@ -207,6 +207,7 @@ def _seed(data_dir: Path, *texts: str, thread: str = "t1") -> None:
 
 def _pick(page, label: str, option: str) -> None:
     """Choose the option containing ``option`` in the selectbox labelled ``label``."""
+    settled(page)  # a rerun still drawing would replace the open list under the click
     box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
     box.click()
     page.keyboard.type(option)  # filters the list: a long one shows only its first options
@@ -246,7 +247,7 @@ def test_a_fork_shows_as_a_branch_and_can_bring_back_the_memories_of_then(
         page.get_by_role("button", name="Fork from this checkpoint").click()
         _toast_in_view(page, "memories restored as they were then")
         expect(page.get_by_text("current branch · from the start")).to_be_visible()
-        expect(page.get_by_text(re.compile(r"branch 2 · forked at step 3"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"branch 2 · branches off at step 3"))).to_be_visible()
         _shot(page, tmp_path, "history-after-fork-desktop")
 
         page.get_by_role("link", name="Continue this conversation in the chat").click()

@@ -52,7 +52,7 @@ def test_a_fork_makes_a_second_branch_and_the_current_one_is_marked(forked: Runt
     assert "model calls upsert_memory(User lives in Lisbon)" in _whats(old, names)
     title = history_tree.title(old, names)
     assert title.startswith(
-        "branch 2 · forked at step 3 (model: I'll remember that you live in Porto"
+        "branch 2 · branches off at step 3 (model: I'll remember that you live in Porto"
     )
     assert sorted(r.checkpoint_id for b in (current, old) for r in b.checkpoints) == sorted(
         r.checkpoint_id for r in records

@@ -170,6 +170,25 @@ def test_the_table_is_drawn_on_request_and_stays_open_while_edits_are_pending(
     assert not at.toggle(key="table").disabled
 
 
+def test_edits_left_in_the_table_for_another_tab_are_offered_back_not_lost(
+    seeded: Runtime,
+) -> None:
+    at = _open(tab="Memories", table=True)
+    sail = _key_of(seeded.store, "User loves sailing")
+    position = [m.key for m in memories.list_memories(seeded.store, "zed")].index(sail)
+    at.session_state[EDITOR] = {"edited_rows": {position: {"content": "User loves rowing"}}}
+    at.run()
+    at.query_params["tab"] = "History"
+    at.run()
+    assert EDITOR not in at.session_state  # Streamlit dropped the grid's state
+    at.query_params["tab"] = "Memories"
+    at.run()
+    assert "You left unsaved edits in the table" in at.warning[0].value
+    at.button(key="save_left").click().run()
+    assert "Saved 1 change" in at.toast[0].value
+    assert _key_of(seeded.store, "User loves rowing") == sail
+
+
 def test_recall_preview_lists_what_call_model_would_recall(seeded: Runtime) -> None:
     at = _open(tab="Memories")
     at.text_input(key="recall_query").input("I love sailing").run()
@@ -247,7 +266,7 @@ def test_the_history_tab_shows_branches_after_a_fork(seeded: Runtime) -> None:
     at = _open(thread="t1", tab="History")
     titles = [e.label for e in at.expander if "branch" in e.label]
     assert titles[0].startswith("current branch · from the start")
-    assert titles[1].startswith("branch 2 · forked at step 1 (model calls upsert_memory")
+    assert titles[1].startswith("branch 2 · branches off at step 1 (model calls upsert_memory")
     at.text_input(key="history_find_t1").input("sailing").run()
     found = [w for d in at.dataframe if "what" in d.value.columns for w in d.value["what"]]
     assert found and all("sailing" in w.lower() for w in found)
@@ -304,6 +323,24 @@ def test_undo_of_delete_all_brings_every_memory_back_in_one_step(seeded: Runtime
     assert sorted(m.content for m in memories.list_memories(seeded.store, "zed")) == before
     undos = [e for e in memories.history(seeded.store, "zed") if e.undo_of]
     assert len(undos) == 2 and {e.action for e in undos} == {"create"}
+
+
+def test_a_save_whose_change_was_undone_alone_offers_undo_only_for_what_is_left(
+    seeded: Runtime,
+) -> None:
+    at = _open(tab="Memories")
+    at.button(key="delete_all").click().run()
+    at.button(key="delete_all_confirm").click().run()
+    at.button(key="undo").click().run()  # one of the two deletions, alone
+    events = memories.history(seeded.store, "zed")
+    undone = {e.undo_of for e in events if e.undo_of}
+    [left] = [e for e in events if e.action == "delete" and e.id not in undone]
+    picker = next(s for s in at.selectbox if s.label == "Change to undo")
+    picker.set_value(left.id).run()
+    assert not [b for b in at.button if b.key == "undo_batch"]  # "all 2" could not run
+    at.button(key="undo").click().run()
+    assert not at.error
+    assert len(memories.list_memories(seeded.store, "zed")) == 2
 
 
 def test_undo_names_the_content_and_is_listed_as_an_undo(seeded: Runtime) -> None:

@@ -118,7 +118,7 @@ def title(branch: Branch, names: Mapping[str, str]) -> str:
     """A branch's heading: current or not, where it forked, how many checkpoints, when last."""
     fork = branch.forked_from
     if fork:
-        where = f"forked at step {fork.step} ({names.get(fork.checkpoint_id, '')})"
+        where = f"branches off at step {fork.step} ({names.get(fork.checkpoint_id, '')})"
     else:
         where = "older checkpoints not loaded" if branch.older else "from the start"
     marker = "current branch" if branch.current else f"branch {branch.number}"

@@ -25,6 +25,7 @@ from memory_agent.memories.records import (
 from memory_agent.memories.store import (
     apply_changes,
     apply_planned,
+    batch_left,
     check_changes,
     delete_memory,
     get_memory,
@@ -87,6 +88,7 @@ __all__ = [
     "restore_cell",
     "search_memories",
     "undo",
+    "batch_left",
     "undo_batch",
     "upsert_memory",
     "validate_text",

@@ -199,12 +199,19 @@ def undo_batch(store: BaseStore, user_id: str, event_id: str) -> list[MemoryWrit
     """
     with _writer(store, user_id):
         chosen = _event(store, user_id, event_id)
-        together = [e for e in history(store, user_id) if chosen.batch and e.batch == chosen.batch]
-        events = together or [chosen]
+        events = batch_left(history(store, user_id), chosen) or [chosen]
         current = {m.key: m for m in list_memories(store, user_id)}
         changes = [_reversal(e, current.get(e.memory_key)) for e in events]
         undone = [e.id for e in events]
         return _commit(store, user_id, changes, "inspector", None, current, undo_of=undone)
+
+
+def batch_left(events: Sequence[HistoryEvent], chosen: HistoryEvent) -> list[HistoryEvent]:
+    """The changes of ``chosen``'s save not undone since (one undone alone is left out)."""
+    if not chosen.batch:
+        return []
+    undone = {e.undo_of for e in events if e.undo_of}
+    return [e for e in events if e.batch == chosen.batch and e.id not in undone]
 
 
 def _event(store: BaseStore, user_id: str, event_id: str) -> HistoryEvent:
@@ -229,19 +236,20 @@ def _reversal(event: HistoryEvent, current: Memory | None) -> Change:
 
 def _refuse_if_changed_since(event: HistoryEvent, current: Memory | None) -> None:
     """Refuse to undo ``event`` unless the memory is still as the event left it."""
-    key = event.memory_key
+    said = " ".join(str((event.after or event.before or {}).get("content", "")).split())
+    what = f"“{said[:60]}”" if said else f"Memory {event.memory_key}"
     if event.action == "delete":
         if current is not None:
-            raise MemoryValidationError(f"Memory {key} exists again; nothing to restore.")
+            raise MemoryValidationError(f"{what} exists again; nothing to restore.")
         return
     if current is None:
         raise MemoryValidationError(
-            f"Memory {key} was deleted after this change; undo that deletion first."
+            f"{what} was deleted after this change; undo that deletion first."
         )
     after = event.after or {}
     if (current.content, current.context) != (after.get("content"), after.get("context")):
         raise MemoryValidationError(
-            f"Memory {key} was changed again after this change (by {current.source} at "
+            f"{what} was changed again after this change (by {current.source} at "
             f"{current.updated_at}); undo that newer change first."
         )
 
