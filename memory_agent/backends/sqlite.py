@@ -232,19 +232,35 @@ class AtomicSqliteStore(SqliteStore):
                 )
             scored.extend((score, namespace, key) for key, score in entry.top(query, wanted))
         scored.sort(key=lambda hit: -hit[0])
-        items = []
-        for score, namespace, key in scored[op.offset : wanted]:
-            value, created_at, updated_at = entries[namespace].items[key]
-            hit = {
-                "key": key,
-                "value": value,
-                "created_at": created_at,
-                "updated_at": updated_at,
-                "score": score,
-            }
-            namespace_tuple = _decode_ns_text(namespace)
-            items.append(_row_to_search_item(namespace_tuple, hit, loader=self._deserializer))
-        return items
+        return [
+            self._search_item(entries[namespace], namespace, key, score)
+            for score, namespace, key in scored[op.offset : wanted]
+        ]
+
+    def _search_item(
+        self, entry: vectors.NamespaceVectors, namespace: str, key: str, score: float
+    ) -> SearchItem:
+        """The hit as the store's SQL search returns it, decoded once per version of the item."""
+        decoded = entry.decoded.get(key)
+        if decoded is None:
+            value, created_at, updated_at = entry.items[key]
+            row = {"key": key, "value": value, "created_at": created_at, "updated_at": updated_at}
+            item = _row_to_search_item(_decode_ns_text(namespace), row, loader=self._deserializer)
+            decoded = entry.decoded[key] = (
+                item.namespace,
+                item.value,
+                item.created_at,
+                item.updated_at,
+            )
+        namespace_tuple, value, created_at, updated_at = decoded
+        return SearchItem(
+            namespace_tuple,
+            key,
+            dict(value),  # a copy: a caller changing its result must not change the copy's
+            created_at,
+            updated_at,
+            score,
+        )
 
     @contextmanager
     def _cursor(self, *, transaction: bool = True) -> Iterator[Any]:

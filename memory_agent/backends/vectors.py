@@ -85,6 +85,8 @@ class NamespaceVectors:
     """Row → key."""
     row_of: dict[str, int] = field(default_factory=dict)
     items: dict[str, ItemRow] = field(default_factory=dict)
+    decoded: dict[str, Any] = field(default_factory=dict)
+    """What the store made of an item row when a search first returned it (value, times)."""
     item_bytes: int = 0
 
     @classmethod
@@ -129,6 +131,7 @@ class NamespaceVectors:
         self.item_bytes += _row_bytes(key, self.items[key])
 
     def _forget(self, key: str) -> None:
+        self.decoded.pop(key, None)
         item = self.items.pop(key, None)
         if item is not None:
             self.item_bytes -= _row_bytes(key, item)
@@ -258,8 +261,8 @@ class VectorCache:
 
 
 def _row_bytes(key: str, item: ItemRow) -> int:
-    """About what one kept item row holds in memory (its texts and the tuple around them)."""
-    return 200 + len(key) + sum(len(part) for part in item if isinstance(part, str | bytes))
+    """About what one kept item holds in memory: its row, and the value decoded from it."""
+    return 600 + len(key) + 3 * sum(len(part) for part in item if isinstance(part, str | bytes))
 
 
 def normalised_query(vector: Sequence[float]) -> np.ndarray:
