@@ -43,15 +43,14 @@ def record(store: BaseStore, thread_id: str, window: Sequence[BaseMessage]) -> i
     if not window:
         return 0
     ns = namespace(thread_id)
-    ids = [m.id for m in window]
-    stored = store.batch([GetOp(ns, key) for key in ids])
-    puts = []
-    for i, (message, item) in enumerate(zip(window, stored, strict=True)):
-        first_known = item.value.get("previous") if item else None
-        previous = ids[i - 1] if i else first_known
-        value = {"previous": previous, "message": message_to_dict(message)}
-        if item is None or item.value != value:
-            puts.append(PutOp(ns, ids[i], value, index=False))
+    stored = store.batch([GetOp(ns, m.id) for m in window])
+    first_known = stored[0].value.get("previous") if stored[0] else None
+    values = _window_items(window, first_known)
+    puts = [
+        PutOp(ns, key, value, index=False)
+        for (key, value), item in zip(values.items(), stored, strict=True)
+        if item is None or item.value != value
+    ]
     if puts:
         store.batch(puts)
     return len(puts)
@@ -69,16 +68,25 @@ def record_history(
     """
     items: dict[str, dict[str, Any]] = {}
     for window in windows:
-        ids = [m.id for m in window]
-        for i, message in enumerate(window):
-            known = items.get(ids[i], {}).get("previous")
-            items[ids[i]] = {
-                "previous": ids[i - 1] if i else known,
-                "message": message_to_dict(message),
-            }
+        if window:
+            items |= _window_items(window, items.get(window[0].id, {}).get("previous"))
     ns = namespace(thread_id)
     store.batch([PutOp(ns, key, value, index=False) for key, value in items.items()])
     return len(items)
+
+
+def _window_items(
+    window: Sequence[BaseMessage], first_previous: str | None
+) -> dict[str, dict[str, Any]]:
+    """The items a window records: each message, with the id of the one before it.
+
+    The window's first message takes ``first_previous`` (what came before it is not in it).
+    """
+    ids = [m.id for m in window]
+    return {
+        ids[i]: {"previous": ids[i - 1] if i else first_previous, "message": message_to_dict(m)}
+        for i, m in enumerate(window)
+    }
 
 
 def earlier(
