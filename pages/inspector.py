@@ -126,6 +126,21 @@ def reset_editor(user: str) -> None:
     st.session_state[f"editor_version_{user}"] = version + 1
 
 
+TABLE_BUSY = "Save or discard the table's edits first: this change would drop them."
+
+
+def table_edits_pending(user: str) -> bool:
+    """Whether the table holds unsaved edits (drawn, or left when another tab was opened).
+
+    Every other memory write starts the table afresh (its rows change), so while edits wait
+    the other writes are held back rather than dropping them.
+    """
+    key = f"memory_editor_{user}_{st.session_state.get(f'editor_version_{user}', 0)}"
+    return memory_table.has_edits(st.session_state.get(key)) or bool(
+        st.session_state.get(f"{key}_left")
+    )
+
+
 def chat_link(user: str, thread: str | None, label: str) -> None:
     """A link back to the chat with the same user and conversation."""
     st.page_link(**page_link_args(CHAT_PAGE, label, user, thread))
@@ -687,10 +702,16 @@ def memory_list(
         if st.button(f"Show {MEMORIES_SHOWN} more", key="memories_more"):
             st.session_state[more_key] = count + MEMORIES_SHOWN
             st.rerun()
+    busy = table_edits_pending(user)
+    if busy:
+        st.caption("The table below has unsaved edits: save or discard them to delete or undo.")
+    everything = f"all {len(stored):,} memories" if len(stored) > 1 else "the 1 memory"
     if stored and st.button(
-        f"Delete all {plural(len(stored), 'memory', 'memories')}",
+        f"Delete {everything}",
         key="delete_all",
         icon=":material/delete_forever:",
+        disabled=busy,
+        help=TABLE_BUSY if busy else None,
     ):
         st.session_state["confirm_delete_all"] = True
     if stored and st.session_state.get("confirm_delete_all"):
@@ -717,7 +738,14 @@ def memory_item(
                 checkpoint_link(
                     user, writer.thread_id, writer.checkpoint_id, "Turn that wrote this"
                 )
-            if st.button("Delete", key=f"delete_{memory.key}", icon=":material/delete:"):
+            busy = table_edits_pending(user)
+            if st.button(
+                "Delete",
+                key=f"delete_{memory.key}",
+                icon=":material/delete:",
+                disabled=busy,
+                help=TABLE_BUSY if busy else None,
+            ):
                 memories.delete_memory(runtime.store, user, memory.key, source="inspector")
                 reset_editor(user)
                 flash(f"Deleted “{memory.content}”; Undo in the change history.")  # flash escapes
@@ -751,9 +779,10 @@ def memory_versions(user: str, versions: list[provenance.Version], *, expanded: 
 
 def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
     """Ask once more, beside the button, before deleting everything (Undo restores each one)."""
+    everything = f"all {len(stored):,} memories" if len(stored) > 1 else "the 1 memory"
     st.warning(
-        f"Delete all {len(stored)} memories of {escape_inline(user)}? The agent forgets them at "
-        "once; Undo in the change history can bring them all back.",
+        f"Delete {everything} of {escape_inline(user)}? The agent forgets at once; Undo in the "
+        "change history can bring back all of it.",
         icon=":material/warning:",
     )
     with st.container(horizontal=True):
@@ -971,9 +1000,11 @@ def change_history(
     picked = next((e for e in recent if e.id == chosen), None)
     together = len(memories.batch_left(events, picked)) if picked else 0
     with st.container(horizontal=True):
-        one = st.button("Undo this change", key="undo", disabled=chosen is None)
+        busy = table_edits_pending(user)
+        held = TABLE_BUSY if busy else None
+        one = st.button("Undo this change", key="undo", disabled=chosen is None or busy, help=held)
         whole = together > 1 and st.button(
-            f"Undo all {together} changes of this save", key="undo_batch"
+            f"Undo all {together} changes of this save", key="undo_batch", disabled=busy, help=held
         )
     if not (one or whole):
         return
@@ -1060,7 +1091,14 @@ def export_and_import(runtime: Runtime, user: str) -> None:
         f"Valid, {plural(len(rows), 'row')}: {actions.count('create')} to create, "
         f"{actions.count('update')} to update, {actions.count('delete')} to delete."
     )
-    if st.button("Import", type="primary", disabled=not planned, key="import_apply"):
+    busy = table_edits_pending(user)
+    if st.button(
+        "Import",
+        type="primary",
+        disabled=not planned or busy,
+        key="import_apply",
+        help=TABLE_BUSY if busy else None,
+    ):
         try:  # planned again under the write lock: another writer may have come first
             writes = memories.import_memories(runtime.store, user, rows, mode)
         except (memories.MemoryValidationError, StorageError) as error:

@@ -144,6 +144,10 @@ def test_the_undo_picker_offers_neither_an_undo_nor_a_change_already_undone() ->
     deleted = _event(2, "delete", "a")
     undo = dataclasses.replace(_event(3, "create", "a"), undo_of=deleted.id)
     assert memory_table.undo_default([deleted, created]) == 0
-    # Newest first: the user's own undo, then the change it undid; the create is offered.
-    assert memory_table.undo_default([undo, deleted, created]) == 2
+    # Newest first: the user's own undo, then the change it undid. Nothing is offered right
+    # after an undo (the create is older, and undoing it would delete a kept memory)…
+    assert memory_table.undo_default([undo, deleted, created]) is None
     assert memory_table.undo_default([undo, deleted]) is None
+    # …and once a new change comes, it is offered again.
+    later = _event(4, "update", "a")
+    assert memory_table.undo_default([later, undo, deleted, created]) == 0

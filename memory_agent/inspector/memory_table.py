@@ -142,8 +142,12 @@ def undo_default(events: Sequence[HistoryEvent]) -> int | None:
     """Which change the undo picker offers first: the newest one people would undo.
 
     Never an undo (picking the user's own undo again would redo what they just took back), nor
-    a change already undone; ``None`` when no change is left to offer.
+    a change already undone; ``None`` when no change is left to offer, and right after an undo
+    (the next candidate is an older change, often the agent's create of a memory kept today:
+    one click would delete it), so the person picks.
     """
+    if events and events[0].undo_of:
+        return None
     undone = {e.undo_of for e in events if e.undo_of}
     return next(
         (n for n, e in enumerate(events) if not e.undo_of and e.id not in undone),
