@@ -117,13 +117,19 @@ def sync_url(user: str, thread: str | None) -> None:
         del st.query_params[THREAD_PARAM]
 
 
+def editor_key(user: str) -> str:
+    """The memory table's widget key; its ``_base``, ``_found`` and ``_left`` entries sit beside."""
+    return f"memory_editor_{user}_{st.session_state.get(f'editor_version_{user}', 0)}"
+
+
 def reset_editor(user: str) -> None:
     """Start the memory table afresh (new widget key): after a write, or to discard edits."""
-    version = st.session_state.get(f"editor_version_{user}", 0)
-    st.session_state.pop(f"memory_editor_{user}_{version}_base", None)
-    st.session_state.pop(f"memory_editor_{user}_{version}_found", None)
-    st.session_state.pop(f"memory_editor_{user}_{version}_left", None)
-    st.session_state[f"editor_version_{user}"] = version + 1
+    key = editor_key(user)
+    for part in ("_base", "_found", "_left"):
+        st.session_state.pop(f"{key}{part}", None)
+    st.session_state[f"editor_version_{user}"] = (
+        st.session_state.get(f"editor_version_{user}", 0) + 1
+    )
 
 
 TABLE_BUSY = "Save or discard the table's edits first: this change would drop them."
@@ -135,7 +141,7 @@ def table_edits_pending(user: str) -> bool:
     Every other memory write starts the table afresh (its rows change), so while edits wait
     the other writes are held back rather than dropping them.
     """
-    key = f"memory_editor_{user}_{st.session_state.get(f'editor_version_{user}', 0)}"
+    key = editor_key(user)
     return memory_table.has_edits(st.session_state.get(key)) or bool(
         st.session_state.get(f"{key}_left")
     )
@@ -705,9 +711,8 @@ def memory_list(
     busy = table_edits_pending(user)
     if busy:
         st.caption("The table below has unsaved edits: save or discard them to delete or undo.")
-    everything = f"all {len(stored):,} memories" if len(stored) > 1 else "the 1 memory"
     if stored and st.button(
-        f"Delete {everything}",
+        f"Delete {every_memory(stored)}",
         key="delete_all",
         icon=":material/delete_forever:",
         disabled=busy,
@@ -777,12 +782,16 @@ def memory_versions(user: str, versions: list[provenance.Version], *, expanded: 
                 checkpoint_link(user, version.thread_id, version.checkpoint_id, f"Open turn {n}")
 
 
+def every_memory(stored: list[memories.Memory]) -> str:
+    """What "Delete all" names: "all 3 memories", or "the 1 memory"."""
+    return f"all {len(stored):,} memories" if len(stored) > 1 else "the 1 memory"
+
+
 def confirm_delete_all(runtime: Runtime, user: str, stored: list[memories.Memory]) -> None:
     """Ask once more, beside the button, before deleting everything (Undo restores each one)."""
-    everything = f"all {len(stored):,} memories" if len(stored) > 1 else "the 1 memory"
     st.warning(
-        f"Delete {everything} of {escape_inline(user)}? The agent forgets at once; Undo in the "
-        "change history can bring back all of it.",
+        f"Delete {every_memory(stored)} of {escape_inline(user)}? The agent forgets at once; "
+        "Undo in the change history can bring back all of it.",
         icon=":material/warning:",
     )
     with st.container(horizontal=True):
@@ -818,16 +827,16 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
     """
     st.subheader("Edit as a table")
     st.caption("For bulk edits: change content and context, add or delete rows, then save all.")
-    version = st.session_state.setdefault(f"editor_version_{user}", 0)
-    editor_key = f"memory_editor_{user}_{version}"
-    state = st.session_state.get(editor_key)
+    st.session_state.setdefault(f"editor_version_{user}", 0)
+    key = editor_key(user)
+    state = st.session_state.get(key)
     pending = memory_table.has_edits(state)
     # Streamlit drops a widget's state when a run does not draw it (another tab was opened):
     # the edits are kept beside it, so coming back offers them instead of losing them.
     if state is not None:
-        st.session_state[f"{editor_key}_left"] = dict(state) if pending else None
-    elif left := st.session_state.get(f"{editor_key}_left"):
-        edits_left_behind(runtime, user, st.session_state[f"{editor_key}_base"], left)
+        st.session_state[f"{key}_left"] = dict(state) if pending else None
+    elif left := st.session_state.get(f"{key}_left"):
+        edits_left_behind(runtime, user, st.session_state[f"{key}_base"], left)
         return
     # Drawn on request: the grid was most of the tab's time in a browser (1.7-1.9 s of it).
     if not st.toggle(
@@ -847,21 +856,21 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
         disabled=pending,
         help="Save or discard your edits to change the filter." if pending else None,
     )
-    fresh = not pending or f"{editor_key}_base" not in st.session_state
+    fresh = not pending or f"{key}_base" not in st.session_state
     if fresh:
         found = memory_table.filter_frame(memory_table.memories_frame(stored), query)
-        st.session_state[f"{editor_key}_found"] = len(found)
-    count = st.session_state[f"{editor_key}_found"]
+        st.session_state[f"{key}_found"] = len(found)
+    count = st.session_state[f"{key}_found"]
     pages = max(1, -(-count // TABLE_ROWS))
     page = table_page(user, pages, count, disabled=pending) if pages > 1 else 1
     if fresh:
         rows = found.iloc[(page - 1) * TABLE_ROWS : page * TABLE_ROWS]
-        st.session_state[f"{editor_key}_base"] = rows.reset_index(drop=True)
-    shown: pd.DataFrame = st.session_state[f"{editor_key}_base"]
+        st.session_state[f"{key}_base"] = rows.reset_index(drop=True)
+    shown: pd.DataFrame = st.session_state[f"{key}_base"]
     with st.container(key="memory_table"):
         st.data_editor(
             shown,
-            key=editor_key,
+            key=key,
             num_rows="dynamic",
             hide_index=True,
             disabled=memory_table.READ_ONLY,
@@ -875,7 +884,7 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
     if pending:
         st.markdown("**Unsaved edits** (Save writes these, Discard drops them)")
         st.dataframe(
-            memory_table.pending_cells(shown, st.session_state.get(editor_key)),
+            memory_table.pending_cells(shown, st.session_state.get(key)),
             hide_index=True,
             key="pending_cells",
         )
@@ -885,7 +894,7 @@ def memory_editor(runtime: Runtime, user: str, stored: list[memories.Memory]) ->
             reset_editor(user)
             st.rerun()
     if save:
-        save_edits(runtime, user, shown, st.session_state[editor_key])
+        save_edits(runtime, user, shown, st.session_state[key])
 
 
 def edits_left_behind(runtime: Runtime, user: str, shown: pd.DataFrame, edits: dict) -> None:

@@ -119,6 +119,12 @@ def describe(error: BaseException, location: str | None = None) -> str | None:
     return f"The data in {location} could not be read or written ({text}): try again."
 
 
+def _conversations_file() -> str:
+    from memory_agent.backends.sqlite import CONVERSATIONS_FILE
+
+    return CONVERSATIONS_FILE
+
+
 def _busy_timeout_text() -> str:
     from memory_agent.backends.sqlite import busy_timeout
 
@@ -143,7 +149,7 @@ def damaged_data(location: str, reason: str) -> str:
     path = Path(location)
     if path.is_dir():
         found = _damaged_file(path)
-        path = found if found != path else path / "conversations.sqlite"
+        path = found if found != path else path / _conversations_file()
     return damaged_sentence(path, reason)
 
 

@@ -100,7 +100,7 @@ class NamespaceVectors:
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         entry = cls(version, dims, _normalised(matrix.reshape(len(rows), dims)), keys, row_of)
         for key, _, *item in rows:
-            entry._keep(key, tuple(item))
+            entry._keep(key, (item[0], item[1], item[2]))
         return entry
 
     @property
@@ -123,12 +123,12 @@ class NamespaceVectors:
             if key in self.row_of or (self.size and len(blob) != 4 * self.dims):
                 return False
             self._append(key, np.frombuffer(blob, dtype=np.float32))
-            self._keep(key, tuple(item))
+            self._keep(key, (item[0], item[1], item[2]))
         return True
 
-    def _keep(self, key: str, item: tuple[Any, ...]) -> None:
-        self.items[key] = (item[0], item[1], item[2])
-        self.item_bytes += _row_bytes(key, self.items[key])
+    def _keep(self, key: str, item: ItemRow) -> None:
+        self.items[key] = item
+        self.item_bytes += _row_bytes(key, item)
 
     def _forget(self, key: str) -> None:
         self.decoded.pop(key, None)

@@ -170,13 +170,12 @@ def send(
                 runtime, user_id, thread_id, None, settings, cancelled, stop_before="call_model"
             )
         message = {"messages": [HumanMessage(text)]}
-        if not thread.title:  # a new thread is titled at once: a crash must not leave it blank
-            thread = threads.record_activity(runtime, thread, text)
-            yield from _stream(runtime, user_id, thread_id, message, settings, cancelled)
-            return
-        # An ongoing thread is marked active once the first words are out: the write is off the
-        # path to the first token (and still made if the turn fails before any).
-        recorded = False
+        # A new thread is titled at once (a crash must not leave it blank); an ongoing one is
+        # marked active once the first words are out: the write is off the path to the first
+        # token (and still made if the turn fails before any).
+        recorded = not thread.title
+        if recorded:
+            threads.record_activity(runtime, thread, text)
         try:
             for event in _stream(runtime, user_id, thread_id, message, settings, cancelled):
                 yield event
