@@ -25,6 +25,8 @@ page = st.navigation(
 )
 try:
     page.run()
+    # Built once the page is drawn (runtime.py), so the first message does not wait for it.
+    _ = get_runtime().graph
 except Exception as error:  # a damaged, foreign, full or locked store: one line, not a traceback
     sentence = faults.describe(error, get_runtime().location)
     if sentence is None:

@@ -47,16 +47,25 @@ def _open(page, url: str) -> float:
 
 
 def _turn(page, number: int) -> float:
-    """Seconds from pressing Enter to the reply shown and the run finished."""
+    """Seconds from pressing Enter to the reply shown and the run finished.
+
+    The page redraws the window once the turn is stored, so a long thread shows as many bubbles
+    after a turn as before it: the turn is found by its text, not by a count of bubbles.
+    """
+    from playwright.sync_api import expect
+
+    text = f"one more message, number {number}"
     bubbles = page.get_by_test_id("stChatMessage")
-    before = bubbles.count()
     box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(f"one more message, number {number}")
+    box.fill(text)
     start = time.perf_counter()
     box.press("Enter")
-    bubbles.nth(before + 1).wait_for(state="visible", timeout=300_000)
+    bubbles.filter(has_text=text).last.wait_for(state="visible", timeout=300_000)
     _settled(page)
-    return time.perf_counter() - start
+    expect(bubbles.nth(-2)).to_contain_text(text, timeout=300_000)  # the reply is drawn after it
+    elapsed = time.perf_counter() - start
+    expect(bubbles.last.get_by_test_id("stChatMessageAvatarAssistant")).to_be_visible()
+    return elapsed
 
 
 def _settled(page) -> None:

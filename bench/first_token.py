@@ -134,7 +134,7 @@ def run(scale: str = "full") -> list[Figure]:
     ):
         runtime = open_runtime(tmp)
         whole_state = dataclasses.replace(
-            runtime, graph=build_whole_state_graph(runtime.checkpointer, runtime.store)
+            runtime, build=lambda: build_whole_state_graph(runtime.checkpointer, runtime.store)
         )
         try:
             write_memories(runtime.store, memories)

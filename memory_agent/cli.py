@@ -207,6 +207,7 @@ def _chat(args: argparse.Namespace) -> int:
         with _retry_hint(args, user, thread_id):
             _print_turn(chat.send(runtime, user, thread_id, args.message))
         return 0
+    _ = runtime.graph  # built before the first prompt (runtime.py), so a prompt means ready
     print(
         f"Chatting as {user} in conversation {thread_id} with {describe_model(runtime.settings)}."
     )

@@ -20,11 +20,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, NoReturn
-
-from langchain_core.runnables import RunnableConfig
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from memory_agent.prompts import SYSTEM_PROMPT
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 OFFLINE_MODEL = "offline-demo"
 """Model name of the built-in offline demo model (no key, no network)."""

@@ -1,29 +1,35 @@
-"""Wires persistence, settings and the graph once per process, behind one object for UI and CLI."""
+"""Wires persistence, settings and the graph once per process, behind one object for UI and CLI.
+
+The graph is built when first used: LangGraph's graph modules bring in LangSmith's tracing
+(about 0.8 s of imports), which the chat page need not wait for to draw its first screen.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from memory_agent.backends import open_persistence
 from memory_agent.backends.locks import Locks, NoLocks
 from memory_agent.configuration import Configuration
-from memory_agent.graph import build_graph
+
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
 
 
 @dataclass
 class Runtime:
     """The compiled graph with its checkpointer and store, and the process's default settings."""
 
-    graph: CompiledStateGraph | Any
-    """The compiled graph, or (remote mode) a ``RemoteAgent`` with the same methods."""
+    build: Callable[[], CompiledStateGraph | Any]
+    """Makes ``graph`` on first use."""
     checkpointer: BaseCheckpointSaver | Any
     """A saver, or (remote mode) ``RemoteCheckpoints``: only ``get_tuple``/``delete_thread``."""
     store: BaseStore
@@ -34,6 +40,18 @@ class Runtime:
     """True when the agent runs on a LangGraph Server (``location`` is its URL)."""
     locks: Locks = field(default_factory=NoLocks)
     """Named locks shared with every process on the same data (one turn per conversation)."""
+
+    _graph: CompiledStateGraph | Any = field(default=None, init=False, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def graph(self) -> CompiledStateGraph | Any:
+        """The compiled graph, or (remote mode) a ``RemoteAgent`` with the same methods."""
+        if self._graph is None:
+            with self._building:  # sessions share the runtime: the graph is built once
+                if self._graph is None:
+                    self._graph = self.build()
+        return self._graph
 
 
 OPEN_FAULTS: tuple[type[Exception], ...] = (RuntimeError, ValueError, OSError)
@@ -66,9 +84,14 @@ def open_runtime(
     if url:
         return open_remote(url.rstrip("/"), settings)
     persistence = open_persistence(settings, data_dir, database_url)
-    graph = build_graph(persistence.checkpointer, persistence.store)
+
+    def build() -> CompiledStateGraph:
+        from memory_agent.graph import build_graph
+
+        return build_graph(persistence.checkpointer, persistence.store)
+
     runtime = Runtime(
-        graph=graph,
+        build=build,
         checkpointer=persistence.checkpointer,
         store=persistence.store,
         settings=settings,
@@ -88,7 +111,7 @@ def open_remote(url: str, settings: Configuration) -> Runtime:
 
     graph, store, checkpoints = remote.connect(url)
     runtime = Runtime(
-        graph=graph,
+        build=lambda: graph,
         checkpointer=checkpoints,
         store=store,
         settings=settings,

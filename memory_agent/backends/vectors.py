@@ -142,11 +142,14 @@ class NamespaceVectors:
         if count <= 0:
             return []
         scores = self.matrix[: self.size] @ query
-        best = np.argpartition(-scores, count - 1)[:count] if count < self.size else None
-        order = best[np.argsort(-scores[best], kind="stable")] if best is not None else None
-        if order is None:
-            order = np.argsort(-scores, kind="stable")
-        return [(self.keys[row], float(scores[row])) for row in order]
+        np.negative(scores, out=scores)  # ascending sorts put the best first
+        if count < self.size:
+            best = np.argpartition(scores, count - 1)[:count]
+            order = best[np.argsort(scores[best], kind="stable")]
+        else:
+            order = np.argsort(scores, kind="stable")
+        keys = self.keys
+        return [(keys[row], -float(scores[row])) for row in order]
 
     def _append(self, key: str, vector: np.ndarray) -> None:
         if not self.size and len(vector) != self.dims:  # an empty copy takes the first size
@@ -267,7 +270,9 @@ def _row_bytes(key: str, item: ItemRow) -> int:
 
 def normalised_query(vector: Sequence[float]) -> np.ndarray:
     """The query as a unit float32 vector: a dot product with the copy is then the cosine."""
-    return _normalised(np.asarray(vector, dtype=np.float32)[None, :])[0]
+    query = np.asarray(vector, dtype=np.float32)
+    norm = float(np.sqrt(query @ query))  # one dot product: this runs on every recall
+    return query / np.float32(norm) if norm else query
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:

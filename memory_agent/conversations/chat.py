@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import (
     AIMessage,
@@ -27,18 +27,18 @@ from langchain_core.messages import (
     HumanMessage,
     ToolMessage,
 )
-from langgraph.types import StateSnapshot
 
 from memory_agent.backends.faults import storage_faults
 from memory_agent.backends.locks import LockBusy
 from memory_agent.configuration import Configuration
 from memory_agent.conversations import threads, transcript
-from memory_agent.deadlines import turn_signals
-from memory_agent.graph import NOTICE_KEY
 from memory_agent.message_text import content_text, message_text
 from memory_agent.models.errors import describe_recorded_error
 from memory_agent.recall import Recall
 from memory_agent.runtime import Runtime
+
+if TYPE_CHECKING:  # LangGraph's graph modules load only once a state is read (runtime.py)
+    from langgraph.types import StateSnapshot
 
 MAX_MESSAGE_LENGTH = 8_000
 TURN_WAIT_S = 30.0
@@ -283,6 +283,8 @@ def _stream(
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
     context = Configuration.with_run_values(None, **{**settings, "user_id": user_id})
     left = threading.Event()  # the reader closed this generator (a closed tab, a stop)
+    from memory_agent.deadlines import turn_signals  # its HTTP modules load with a turn
+
     with turn_signals(thread_id, lambda: left.is_set() or bool(cancelled and cancelled())):
         stream = runtime.graph.stream(
             graph_input,
@@ -320,6 +322,8 @@ def _events(stream: Iterator[Any]) -> Iterator[str | MemoryNote]:
 
 def _is_notice(message: Any) -> bool:
     """Whether a reply is the graph's own notice (a LangGraph Server sends messages as dicts)."""
+    from memory_agent.graph import NOTICE_KEY  # loaded by the turn already (runtime.py)
+
     metadata = (
         message.get("response_metadata") if isinstance(message, dict) else message.response_metadata
     )

@@ -10,20 +10,20 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, RemoveMessage, message_to_dict
-from langchain_core.runnables import RunnableConfig
-from langgraph.types import StateSnapshot
 
 from memory_agent.backends.faults import StorageError, damaged_data
 from memory_agent.backends.items import every_item
 from memory_agent.configuration import validate_user_id
 from memory_agent.conversations import transcript
-from memory_agent.graph import build_graph
 from memory_agent.memories import THREAD_ID_PATTERN, now_iso
 from memory_agent.runtime import Runtime
-from memory_agent.state import WholeState
+
+if TYPE_CHECKING:  # LangGraph's graph modules load only once a state is read (runtime.py)
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.types import StateSnapshot
 
 THREADS_NAMESPACE = ("threads",)
 UPGRADE_NAMESPACE = ("upgrades",)
@@ -248,14 +248,15 @@ def record_transcripts_written_before(runtime: Runtime) -> int:
     """
     if runtime.store.get(UPGRADE_NAMESPACE, WINDOW_UPGRADE) is not None:
         return 0
-    reader = None if runtime.remote else build_graph(runtime.checkpointer, None, WholeState)
+    reader = None
     read = 0
     for item in every_item(runtime.store, THREADS_NAMESPACE):
         config: RunnableConfig = {"configurable": {"thread_id": item.key}}
-        if reader is None:
+        if runtime.remote:
             windows = [s.values.get("messages", []) for s in _every_checkpoint(runtime, config)]
             read += bool(transcript.record_history(runtime.store, item.key, windows[::-1]))
             continue
+        reader = reader or _whole_state_reader(runtime)
         old = reader.get_state(config)
         kept = old.values.get("messages", []) if old.values else []
         if kept:
@@ -263,6 +264,14 @@ def record_transcripts_written_before(runtime: Runtime) -> int:
             read += 1
     runtime.store.put(UPGRADE_NAMESPACE, WINDOW_UPGRADE, {"at": now_iso()}, index=False)
     return read
+
+
+def _whole_state_reader(runtime: Runtime) -> Any:
+    """The graph with the whole-state reducer, built only when a thread needs upgrading."""
+    from memory_agent.graph import build_graph
+    from memory_agent.state import WholeState
+
+    return build_graph(runtime.checkpointer, None, WholeState)
 
 
 def _every_checkpoint(runtime: Runtime, config: RunnableConfig) -> list[StateSnapshot]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
+from memory_agent.configuration import OFFLINE_MODEL, Configuration
 
-from memory_agent.configuration import Configuration
-from memory_agent.deadlines import watched_http_client
-from memory_agent.models.demo import OfflineDemoModel
+if TYPE_CHECKING:  # a chat model's modules load with the first turn, not with the page
+    from langchain_core.language_models import BaseChatModel
 
 
 def make_chat_model(settings: Configuration) -> BaseChatModel:
@@ -35,10 +35,13 @@ def _cached_model(
     model: str, temperature: float, base_url: str | None, api_key: str | None, timeout: float
 ) -> BaseChatModel:
     """One client per distinct setting, so each turn reuses its HTTP connection pool."""
-    if model == OfflineDemoModel().model_name:
+    if model == OFFLINE_MODEL:
+        from memory_agent.models.demo import OfflineDemoModel
+
         return OfflineDemoModel()
     # Imported here: the openai client takes a second or more to import, and the offline demo
     # model (the default) never needs it.
+    from memory_agent.deadlines import watched_http_client
     from memory_agent.models.openai_chat import CompleteReplyChatOpenAI
 
     return CompleteReplyChatOpenAI(
