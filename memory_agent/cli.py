@@ -83,24 +83,20 @@ def main(argv: Sequence[str] | None = None, program: str = PROGRAM) -> int:
         return _fail(sentence)
 
 
+DATA_DIR_HELP = "data directory (default: $MEMORY_AGENT_DATA_DIR or ./data)"
+DATABASE_URL_HELP = (
+    "use PostgreSQL instead of the data directory (default: $MEMORY_AGENT_DATABASE_URL if set)"
+)
+
+
 def _parser(program: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=program, description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="data directory (default: $MEMORY_AGENT_DATA_DIR or ./data)",
-    )
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="use PostgreSQL instead of the data directory "
-        "(default: $MEMORY_AGENT_DATABASE_URL if set)",
-    )
+    parser.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    parser.add_argument("--database-url", default=None, help=DATABASE_URL_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     chat = commands.add_parser("chat", help="one turn with MESSAGE, or an interactive chat")
-    _add_user(chat)
+    _add_common(chat)
     chat.add_argument("--thread", help="conversation id (default: a new conversation)")
     chat.add_argument("--retry", action="store_true", help="re-run the turn that failed last")
     chat.add_argument("message", nargs="?", help="the message; omit it for an interactive chat")
@@ -113,17 +109,17 @@ def _parser(program: str) -> argparse.ArgumentParser:
         ("history", "every change to the user's memories, newest first"),
     ]:
         sub = mem_commands.add_parser(name, help=help_text)
-        _add_user(sub)
+        _add_common(sub)
         _add_format(sub)
         sub.set_defaults(handler=_memories_list if name == "list" else _memories_history)
     search = mem_commands.add_parser("search", help="what the agent would recall for QUERY")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=None, help="how many (default: recall limit)")
-    _add_user(search)
+    _add_common(search)
     _add_format(search)
     search.set_defaults(handler=_memories_search)
     export = mem_commands.add_parser("export", help="print the user's memories as JSON or CSV")
-    _add_user(export)
+    _add_common(export)
     export.add_argument("--format", choices=["json", "csv"], default="json")
     export.set_defaults(handler=_memories_export)
     load = mem_commands.add_parser("import", help="import memories from a JSON or CSV file")
@@ -134,11 +130,11 @@ def _parser(program: str) -> argparse.ArgumentParser:
         default="merge",
         help="merge: add and update by key; replace: also delete memories not in the file",
     )
-    _add_user(load)
+    _add_common(load)
     load.set_defaults(handler=_memories_import)
     delete = mem_commands.add_parser("delete", help="delete one memory by key")
     delete.add_argument("key")
-    _add_user(delete)
+    _add_common(delete)
     delete.set_defaults(handler=_memories_delete)
 
     thread_cmd = commands.add_parser("threads", help="the user's conversations")
@@ -146,20 +142,20 @@ def _parser(program: str) -> argparse.ArgumentParser:
         dest="threads_command", required=True, metavar="ACTION"
     )
     listing = thread_commands.add_parser("list", help="the user's conversations, newest first")
-    _add_user(listing)
+    _add_common(listing)
     _add_format(listing)
     listing.set_defaults(handler=_threads_list)
     whole = thread_commands.add_parser(
         "transcript", help="every message of a conversation as JSON (the state holds recent turns)"
     )
-    _add_user(whole)
+    _add_common(whole)
     whole.add_argument("--thread", required=True)
     whole.set_defaults(handler=_threads_transcript)
 
     state = commands.add_parser(
         "state", help="the get_state snapshot of a conversation: the recent turns the model is sent"
     )
-    _add_user(state)
+    _add_common(state)
     state.add_argument("--thread", required=True)
     state.add_argument("--format", choices=["json"], default="json")
     state.set_defaults(handler=_state)
@@ -167,6 +163,7 @@ def _parser(program: str) -> argparse.ArgumentParser:
     index = commands.add_parser(
         "reindex", help="re-embed every memory with the configured embedding"
     )
+    _add_where(index)
     index.set_defaults(handler=_reindex)
 
     move = commands.add_parser(
@@ -178,10 +175,18 @@ def _parser(program: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _add_user(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """``--user``, and where the data is, also after the command (``chat --data-dir DIR``)."""
     parser.add_argument(
         "--user", default=None, help="user id (default: $MEMORY_AGENT_USER_ID or default-user)"
     )
+    _add_where(parser)
+
+
+def _add_where(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``/``--database-url`` after the command; unset, the ones before it hold."""
+    parser.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help=DATA_DIR_HELP)
+    parser.add_argument("--database-url", default=argparse.SUPPRESS, help=DATABASE_URL_HELP)
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -450,12 +455,16 @@ def _lines() -> Iterator[str]:
     """Typed lines; bytes that are not UTF-8 reach ``chat.send`` and are refused there."""
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="surrogateescape")
+    echo = not sys.stdin.isatty()  # piped lines: shown after the prompt, as if typed
     while True:
         try:
-            yield input("you> ")
+            line = input("you> ")
         except EOFError:
             print()
             return
+        if echo:
+            print(line)
+        yield line
 
 
 def _location(args: argparse.Namespace) -> str:

@@ -207,3 +207,30 @@ def test_pip_install_of_a_checkout_writes_nothing_in_it_and_installs_the_command
     command = [sys.executable, str(target / "bin" / "memory-agent"), "--help"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.stdout.startswith("usage: memory-agent [-h]"), result.stderr
+
+
+def test_where_the_data_is_may_also_follow_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``chat --data-dir DIR`` is how people type it; given both ways, the later one counts."""
+    data, other = tmp_path / "data", tmp_path / "other"
+    assert main(["chat", "--data-dir", str(data), "I love sailing"]) == 0
+    assert main(["--data-dir", str(other), "memories", "list", "--data-dir", str(data)]) == 0
+    assert "User loves sailing" in capsys.readouterr().out
+    assert not other.exists()  # nothing was opened where the earlier flag pointed
+    assert main(["--data-dir", str(data), "memories", "list", "--format", "json"]) == 0
+    assert "User loves sailing" in capsys.readouterr().out
+
+
+def test_piped_lines_read_as_a_transcript(tmp_path: Path) -> None:
+    """With input from a pipe nothing echoes what was read: the line is shown after its prompt."""
+    done = subprocess.run(
+        cli_command(tmp_path / "data", "chat"),
+        input="hi\nI love tea\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "you> hi\nHello!" in done.stdout
+    assert "you> I love tea\nI'll remember that you love tea." in done.stdout
