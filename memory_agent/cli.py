@@ -462,8 +462,8 @@ def _lines() -> Iterator[str]:
         except EOFError:
             print()
             return
-        if echo:
-            print(line)
+        if echo:  # bytes that are not UTF-8 are shown as �, and refused by chat.send
+            print(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         yield line
 
 
