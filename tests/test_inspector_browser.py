@@ -310,7 +310,9 @@ def test_editing_a_message_forks_and_the_agent_answers_the_edited_one(page, tmp_
     with LiveApp(data) as app:
         page.goto(f"{app.url}/inspector?user=zed&thread=t1&tab=History")
         _pick(page, "Checkpoint", "step 0 ")
+        settled(page)  # a click during the rerun the pick started would land on the old page
         page.get_by_text("Edit a message, then fork").click()
+        expect(page.get_by_label("New text")).to_be_visible()
         page.get_by_label("New text").fill("I live in Faro")
         page.get_by_label("New text").press("Tab")  # the text is committed, the page reruns
         settled(page)
