@@ -54,8 +54,7 @@ def main(argv: Sequence[str] | None = None, program: str = PROGRAM) -> int:
         except UnicodeEncodeError:
             # The shell passed bytes that are not UTF-8; Python keeps them as lone surrogates,
             # which no store, page or terminal can take.
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            return _fail(f"argument {number} ({shown!r}) is not UTF-8 text; retype it.")
+            return _fail(f"argument {number} ({_readable(arg)!r}) is not UTF-8 text; retype it.")
     parser = _parser(program)
     args = parser.parse_args(argv)
     args.program = program
@@ -451,6 +450,11 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 70 else text[:69] + "…"
 
 
+def _readable(text: str) -> str:
+    """``text`` with the bytes that were not UTF-8 (kept as lone surrogates) shown as �."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _lines() -> Iterator[str]:
     """Typed lines; bytes that are not UTF-8 reach ``chat.send`` and are refused there."""
     if isinstance(sys.stdin, io.TextIOWrapper):
@@ -462,8 +466,8 @@ def _lines() -> Iterator[str]:
         except EOFError:
             print()
             return
-        if echo:  # bytes that are not UTF-8 are shown as �, and refused by chat.send
-            print(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        if echo:  # bytes that are not UTF-8 are refused by chat.send
+            print(_readable(line))
         yield line
 
 
