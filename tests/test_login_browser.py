@@ -93,7 +93,10 @@ def test_a_deep_link_survives_the_login_and_logout_ends_the_session(
     expect(page.get_by_label("User id")).to_have_count(0)
     expect(page.get_by_text("Only an admin can change the model settings.")).to_be_visible()
 
-    page.get_by_role("button", name="Log out").click()
+    # The rerun shows "Log in" at once; the cookie goes when the browser follows the redirect
+    # to /auth/logout (a navigation away before that kept it, under load).
+    with page.expect_response(lambda response: "/auth/logout" in response.url):
+        page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     page.goto(f"{app.url}/inspector?tab=Memories")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
