@@ -607,14 +607,22 @@ def edit_and_fork(runtime: Runtime, user: str, thread: str, snapshot: StateSnaps
     show_forked("edit", user, thread)
     with st.expander("Edit a message, then fork"):
         rows = {row["id"]: row for row in views.message_rows(shown)}
+        checkpoint = snapshot.config["configurable"]["checkpoint_id"]
+        pick_key, text_key = f"edit_pick_{checkpoint}", f"edit_text_{checkpoint}"
+
+        def load_picked() -> None:  # one box whose text follows the pick, not a box per message
+            st.session_state[text_key] = rows[st.session_state[pick_key]]["content"]
+
         picked = st.selectbox(
             "Message",
             list(reversed(rows)),
             format_func=lambda i: message_label(rows[i]),
-            key=f"edit_pick_{snapshot.config['configurable']['checkpoint_id']}",
+            key=pick_key,
+            on_change=load_picked,
         )
-        text = st.text_area("New text", value=rows[picked]["content"], key=f"edit_text_{picked}")
-        checkpoint = snapshot.config["configurable"]["checkpoint_id"]
+        if text_key not in st.session_state:
+            st.session_state[text_key] = rows[picked]["content"]
+        text = st.text_area("New text", key=text_key)
         with st.container(horizontal=True):
             edit = st.button("Fork with this text", key="edit_fork", type="primary")
             remove = st.button("Fork without this message", key="remove_fork")
@@ -682,18 +690,18 @@ def memory_list(
     shown.sort(key=lambda m: m.key != wanted)  # the memory a link asked for comes first
     more_key = f"memories_shown_{user}_{needle}"
     count = st.session_state.get(more_key, MEMORIES_SHOWN)
-    writers = provenance.latest_writers(events)
-    versions = provenance.versions_by_key(events)
+    changes = provenance.by_key(events)
     with st.container(key="memory_list"):
-        if wanted and wanted not in {m.key for m in stored} and wanted in versions:
-            forgotten_item(user, versions[wanted])
+        if wanted and wanted not in {m.key for m in stored} and wanted in changes:
+            forgotten_item(user, provenance.versions(changes[wanted]))
         for memory in shown[:count]:
+            mine = changes.get(memory.key, [])
             memory_item(
                 runtime,
                 user,
                 memory,
-                writers.get(memory.key),
-                versions.get(memory.key, []),
+                provenance.latest_writer(mine),
+                provenance.versions(mine),
                 memory.key == wanted,
             )
     if needle and not shown:

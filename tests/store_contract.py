@@ -240,6 +240,30 @@ def non_ascii_text_round_trips(store: BaseStore, root: Namespace) -> None:
     assert found.key == "ключ-1"
 
 
+def every_item_reads_one_namespace_whole(store: BaseStore, root: Namespace) -> None:
+    """What the inspector, the transcript and migrate read: every item of exactly that namespace."""
+    from memory_agent.backends.items import every_item
+
+    docs = (*root, "docs")
+    for n in range(3):
+        store.put(docs, f"k{n}", {"content": f"item {n}"})
+    store.put(docs, "k1", {"content": "item 1, updated"})
+    store.put((*docs, "deeper"), "deep", {"content": "one level down"})
+    store.put((*root, "docsX"), "next", {"content": "a neighbour"})
+    found = every_item(store, docs)
+    assert {item.key: item.value["content"] for item in found} == {
+        "k0": "item 0",
+        "k1": "item 1, updated",
+        "k2": "item 2",
+    }
+    searched = [item for item in store.search(docs) if item.namespace == docs]
+
+    def rows(items: list) -> list:
+        return sorted((i.key, i.value, i.namespace, i.created_at, i.updated_at) for i in items)
+
+    assert rows(found) == rows(searched)  # the same items, as the store's own search reads them
+
+
 CHECKS: dict[str, Callable[[BaseStore, Namespace], None]] = {
     check.__name__: check
     for check in (
@@ -257,5 +281,6 @@ CHECKS: dict[str, Callable[[BaseStore, Namespace], None]] = {
         namespaces_whose_items_were_all_deleted_are_not_listed,
         ttl_is_accepted_and_items_live_until_it_passes,
         non_ascii_text_round_trips,
+        every_item_reads_one_namespace_whole,
     )
 }

@@ -410,7 +410,7 @@ def test_every_place_shows_foreign_text_as_typed_and_loads_nothing_from_other_ho
         page.get_by_label("Query").fill(MARKUP)
         page.get_by_label("Query").press("Enter")
         settled(page)  # until then the History tab's "Rebuilt from the change history" may show
-        expect(page.get_by_text("Change history")).to_be_visible()
+        expect(page.get_by_text("Change history", exact=True)).to_be_visible()
         _inert(page, foreign)
         bad_files = [  # (file, a part of its refusal seen only for it, the foreign text shown)
             (f'key,content\n"{TITLE}",x\n'.encode(), "Row 1 (key **Expired**", TITLE),

@@ -64,7 +64,8 @@ def test_restoring_a_moment_is_recorded_and_can_itself_be_taken_back(runtime: Ru
 
     # The restored text still links to the turn that first wrote it, not to the restore.
     [lives] = restored
-    writer = provenance.latest_writers(memories.history(runtime.store, "zed"))[lives.key]
+    grouped = provenance.by_key(memories.history(runtime.store, "zed"))
+    writer = provenance.latest_writer(grouped[lives.key])
     assert writer.checkpoint_id and writer.thread_id == "t1"
     turn = threads.get_checkpoint(runtime, "zed", "t1", writer.checkpoint_id)
     assert turn.values["messages"][-2].text == "I live in Porto"
@@ -80,7 +81,8 @@ def test_every_version_names_the_turn_that_wrote_it(runtime: Runtime) -> None:
     list(chat.send(runtime, "zed", "t1", "I live in Lisbon"))
     [memory] = memories.list_memories(runtime.store, "zed")
     events = memories.history(runtime.store, "zed")
-    made, changed = provenance.versions(events, memory.key)
+    mine = provenance.by_key(events)[memory.key]
+    made, changed = provenance.versions(mine)
     assert (made.action, made.content, changed.action, changed.content) == (
         "create",
         "User lives in Porto",
@@ -93,4 +95,4 @@ def test_every_version_names_the_turn_that_wrote_it(runtime: Runtime) -> None:
         *_, asked, decided = turn.values["messages"]
         assert asked.text == said  # the message that led to it
         assert decided.tool_calls[0]["args"]["content"] == version.content
-    assert provenance.latest_writers(events)[memory.key].checkpoint_id == changed.checkpoint_id
+    assert provenance.latest_writer(mine).checkpoint_id == changed.checkpoint_id

@@ -18,7 +18,14 @@ ONE_READ = 100_000
 def every_item(
     store: BaseStore, namespace: tuple[str, ...], filter: dict[str, Any] | None = None
 ) -> list[Item]:
-    """Every item of ``namespace`` (matching ``filter``), in the store's order."""
+    """Every item of ``namespace`` (matching ``filter``), in the store's order.
+
+    A store that reads one namespace whole in one query (``AtomicSqliteStore.namespace_items``)
+    is asked for it that way.
+    """
+    whole = getattr(store, "namespace_items", None)
+    if whole is not None and not filter:
+        return whole(namespace)
     items: list[Item] = []
     while True:
         page = store.search(namespace, filter=filter, limit=ONE_READ, offset=len(items))

@@ -17,9 +17,14 @@ from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.store.base import PutOp, Result, SearchItem, SearchOp
+from langgraph.store.base import Item, PutOp, Result, SearchItem, SearchOp
 from langgraph.store.sqlite import SqliteStore
-from langgraph.store.sqlite.base import _decode_ns_text, _namespace_to_text, _row_to_search_item
+from langgraph.store.sqlite.base import (
+    _decode_ns_text,
+    _json_loads,
+    _namespace_to_text,
+    _row_to_search_item,
+)
 
 from memory_agent.backends import vectors
 from memory_agent.backends.faults import StorageError, damaged_sentence
@@ -176,6 +181,26 @@ class AtomicSqliteStore(SqliteStore):
             prefix = _namespace_to_text(namespace)
             cur.execute("SELECT COUNT(*) FROM store WHERE prefix = ?", (prefix,))
             return cur.fetchone()[0]
+
+    def namespace_items(self, namespace: tuple[str, ...]) -> list[Item]:
+        """Every item of ``namespace`` itself, newest first: one query, rows read as items.
+
+        What ``backends.items.every_item`` asks for when it needs a namespace whole. The stock
+        search matches a prefix and builds a ``SearchItem`` (with its namespace decoded) per row:
+        at 10k memories with their history that was two thirds of the inspector's read.
+        """
+        loads = self._deserializer or _json_loads
+        with self._cursor(transaction=False) as cur:
+            cur.execute(
+                "SELECT key, value, created_at, updated_at FROM store WHERE prefix = ?"
+                " ORDER BY updated_at DESC",
+                (_namespace_to_text(namespace),),
+            )
+            rows = cur.fetchall()
+        return [
+            Item(value=loads(value), key=key, namespace=namespace, created_at=c, updated_at=u)
+            for key, value, c, u in rows
+        ]
 
     def _batch_put_ops(self, put_ops: Sequence[tuple[int, PutOp]], cur: Any) -> None:
         super()._batch_put_ops(put_ops, cur)
