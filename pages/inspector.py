@@ -60,6 +60,7 @@ UNDONE = {"create": "restored", "update": "put back", "delete": "removed"}
 AVATARS = {"human": "user", "ai": "assistant", "tool": ":material/build:"}
 MESSAGES_SHOWN = 20  # newest messages drawn at first; "Show earlier" draws more
 CHECKPOINTS_READ = 200  # newest checkpoints the History tree reads; "Load older" reads 4× more
+PICKED_CHECKPOINT = "history_picked"  # (thread, checkpoint) last picked in the History tab
 BRANCH_ROWS = 50  # rows per branch table; "Show all" lists the rest
 MEMORIES_SHOWN = 10  # memories in the plain list; "Show more" adds as many
 TABLE_ROWS = 100  # rows per page of the editable grid
@@ -347,7 +348,9 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         records = threads.checkpoint_records(runtime, user, thread)
     names = history_tree.labels(records)
     branches = history_tree.branches(records)
-    linked = wanted in {r.checkpoint_id for r in records}
+    marked = wanted if wanted in {r.checkpoint_id for r in records} else None
+    # A link opens its checkpoint above the tree, in view; a pick here leaves the page in place.
+    linked = marked is not None and st.session_state.get(PICKED_CHECKPOINT) != (thread, marked)
     opened_first = st.container()  # a linked checkpoint opens here, in view, above the tree
     find = st.text_input(
         "Find a message", key=f"history_find_{thread}", placeholder="text of a message or result"
@@ -363,7 +366,7 @@ def history_tab(runtime: Runtime, user: str, thread: str) -> None:
         title = escape_inline(history_tree.title(branch, names))
         with st.expander(title, expanded=opened or bool(find)):
             key = f"branch_rows_{thread}_{branch.checkpoints[0].checkpoint_id}"
-            branch_table(rows, key, wanted if linked else None)
+            branch_table(rows, key, marked)
     if find and not matched:
         older = " (older ones: Load older checkpoints below)" if len(records) == limit else ""
         st.caption(f"No checkpoint of these {len(records):,} matches that text{older}.")
@@ -402,6 +405,7 @@ def open_checkpoint(
 
     def follow() -> None:  # the URL names the open checkpoint: a reload or a link keeps it
         st.query_params[CHECKPOINT_PARAM] = st.session_state[key]
+        st.session_state[PICKED_CHECKPOINT] = (thread, st.session_state[key])
 
     chosen = st.selectbox(
         "Checkpoint",
@@ -661,6 +665,7 @@ def memories_tab(runtime: Runtime, user: str) -> None:
 
     The memories and their history are read once (one query each) and shown five ways.
     """
+    st.session_state.pop(PICKED_CHECKPOINT, None)  # a "turn that wrote this" link is a link
     data = reads.read_user(runtime.store, user)
     memory_list(runtime, user, data.memories, data.events)
     memory_editor(runtime, user, data.memories)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,32 @@ def settled(page: Any) -> None:
     app = page.get_by_test_id("stApp")
     # Not expect's 5 s: a first run of a heavy page on two busy cores can take longer.
     expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+
+
+WATCH_RUNS = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    window.runsSeen?.observer.disconnect();
+    const seen = {count: 0, observer: new MutationObserver(() => {
+        if (app.dataset.testScriptState === 'running') seen.count++;
+    })};
+    seen.observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    window.runsSeen = seen;
+}"""
+RUN_ENDED = """() => window.runsSeen.count > 0
+    && document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'notRunning'"""
+
+
+@contextmanager
+def rerun_of(page: Any) -> Iterator[None]:
+    """Wait until the script run that the block's action starts has finished.
+
+    A widget change reaches the server before the page says "running", so a bare ``settled``
+    right after it can see the old run's "notRunning" and let the next step act on the old
+    page. Every change of the run state is recorded from before the action, so none is missed.
+    """
+    page.evaluate(WATCH_RUNS)
+    yield
+    page.wait_for_function(RUN_ENDED, timeout=60_000)
 
 
 def launch_chromium(playwright: Any) -> Any:
