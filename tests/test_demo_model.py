@@ -250,6 +250,18 @@ def test_text_it_quotes_stays_inert_in_the_chat(runtime: Runtime) -> None:
     assert reply.endswith(SIGNATURE)
 
 
+def test_a_bare_address_it_quotes_does_not_become_a_link(runtime: Runtime) -> None:
+    """GFM links http://…, www.… and a@b.c with no brackets; the reply breaks each invisibly."""
+    reply, _ = _turn(
+        runtime,
+        ["remember that I read http://evil.example and www.evil.example and a@evil.example"],
+        "What do you know about me?",
+    )
+    assert "http://" not in reply and "www." not in reply and "a@evil" not in reply
+    shown = reply.replace("\u2060", "")
+    assert "http://evil.example" in shown and "www.evil.example" in shown
+
+
 def test_a_too_long_memory_gives_the_model_the_precise_error(runtime: Runtime) -> None:
     user = "long"
     list(chat.send(runtime, user, "t1", LONG))

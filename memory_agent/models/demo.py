@@ -449,6 +449,8 @@ def recalled_memories(messages: list[BaseMessage]) -> list[RecalledMemory]:
 
 _MARKUP = re.compile(r"[\\`*_\[\]<>$~|]")
 """What would make quoted text format, link, load or compute in a Markdown reply."""
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(?=:/)|(?i:(?<=www))(?=\.)|(?<=\S)(?=@)")
+"""Where GFM makes bare text a link (http://…, www.…, a@b.c): no backslash stops these."""
 
 
 def _sign(text: str) -> str:
@@ -459,4 +461,5 @@ def _sign(text: str) -> str:
     signature are its own formatting.
     """
     inert = _MARKUP.sub(lambda mark: "\\" + mark.group(), text)
+    inert = _AUTOLINK.sub("\u2060", inert)  # an invisible word joiner, as the pages do
     return f"{inert}\n\n{SIGNATURE}"
