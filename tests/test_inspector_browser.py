@@ -32,7 +32,8 @@ def _chat(page, text: str) -> str:
     box.fill(text)
     box.press("Enter")
     reply = bubbles.nth(before + 1)
-    reply.get_by_text("offline demo model").wait_for()
+    # .first: while the page redraws, the streamed reply and its final draw can both be there
+    reply.get_by_text("offline demo model").first.wait_for()
     settled(page)
     return reply.inner_text()
 
